@@ -1,0 +1,65 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { methodNotAllowed } from 'hono/method-not-allowed';
+import { secureHeaders } from 'hono/secure-headers';
+import pkg from '../package.json';
+import type { AppEnv } from './env';
+import { errorResponse, notFound, onError } from './lib/error-handler';
+import { ApiError } from './lib/errors';
+import { bodySize } from './middleware/body-size';
+import { cors } from './middleware/cors';
+import { requestContext, stampResponse } from './middleware/request-context';
+import { gzipWhenAsked, noStore } from './middleware/response-headers';
+import { docsRoutes } from './routes/docs';
+import { healthRoutes } from './routes/health';
+import { requestsRoutes } from './routes/requests';
+
+export function createApp(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+
+  // Outermost, so error and 404 responses are stamped too.
+  app.use('*', async (c, next) => {
+    await next();
+    stampResponse(c.res, c.get('requestId') ?? '', c.get('startedAt') ?? performance.now());
+  });
+  app.use('*', requestContext);
+  app.use(
+    '*',
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        errorResponse(
+          c,
+          new ApiError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed here; use ${methods.join(', ')}`, {
+            headers: { Allow: methods.join(', ') },
+          }),
+        ),
+    }),
+  );
+  app.use('*', cors);
+  app.use('*', secureHeaders({ crossOriginResourcePolicy: false }));
+  app.use('*', gzipWhenAsked);
+  app.use('/api/*', noStore);
+  app.use('/v1/*', noStore);
+  app.use('/internal/*', noStore);
+  app.use('/health', noStore);
+  app.use('*', bodySize);
+
+  app.route('/', healthRoutes);
+  app.route('/api/v1', requestsRoutes);
+  app.route('/', docsRoutes);
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Edgeway API',
+      version: pkg.version,
+      description:
+        'Edge-native AI gateway and application backend. Errors use one envelope: `{"error": {"code", "message", "status_code", "details", "request_id", "timestamp"}}`.',
+    },
+    servers: [{ url: '/' }],
+  });
+
+  app.onError(onError);
+  app.notFound(notFound);
+  return app;
+}

@@ -1,0 +1,143 @@
+import { z } from 'zod';
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? fallback : v === 'true' || v === '1' || v === 'yes'));
+
+const int = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be an integer between ${min} and ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const num = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be a number between ${min} and ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const secret = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const httpUrl = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === '') return undefined;
+    try {
+      const url = new URL(v.trim());
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
+      return url.toString().replace(/\/$/, '');
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be an http(s) URL' });
+      return z.NEVER;
+    }
+  });
+
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
+
+const ConfigSchema = z
+  .object({
+    ENVIRONMENT: z.enum(['development', 'test', 'production']).default('development'),
+    OPENAI_API_KEY: secret,
+    OPENAI_BASE_URL: httpUrl,
+    OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+    ANTHROPIC_API_KEY: secret,
+    ANTHROPIC_BASE_URL: httpUrl,
+    GROQ_API_KEY: secret,
+    AWS_ACCESS_KEY_ID: secret,
+    AWS_SECRET_ACCESS_KEY: secret,
+    AWS_REGION: z.string().optional(),
+    OPENAI_COMPATIBLE_BASE_URL: httpUrl,
+    DEFAULT_PROVIDER: z.enum(['auto', 'local', 'openai']).default('auto'),
+    JWT_SECRET_KEY: secret,
+    GOOGLE_CLIENT_ID: secret,
+    GOOGLE_CLIENT_SECRET: secret,
+    BASE_URL: httpUrl,
+    BASE_PATH: z
+      .string()
+      .optional()
+      .transform((v) => (v ?? '').replace(/\/+$/, '')),
+    CORS_ORIGINS: list,
+    ALLOW_ANONYMOUS: bool(false),
+    EMAIL_WHITELIST: list,
+    METRICS_TOKEN: secret,
+    MAX_BODY_BYTES: int(1_048_576, 1_024, 100 * 1_048_576),
+    MAX_TEXT_CHARS: int(32_000, 1, 1_000_000),
+    PROVIDER_TIMEOUT_MS: int(30_000, 100, 600_000),
+    CACHE_TTL_SECONDS: int(3_600, 60, 30 * 86_400),
+    SEMANTIC_CACHE_THRESHOLD: num(0.92, 0, 1),
+  })
+  .superRefine((cfg, ctx) => {
+    if (cfg.ENVIRONMENT === 'production' && (cfg.JWT_SECRET_KEY === undefined || cfg.JWT_SECRET_KEY.length < 32)) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET_KEY'], message: 'must be set to at least 32 characters in production' });
+    }
+    if (cfg.CORS_ORIGINS.some((o) => o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o))) {
+      ctx.addIssue({ code: 'custom', path: ['CORS_ORIGINS'], message: 'must be a comma-separated list of origins like https://app.example.com' });
+    }
+    if (cfg.DEFAULT_PROVIDER === 'openai' && cfg.OPENAI_API_KEY === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['DEFAULT_PROVIDER'], message: 'is openai but OPENAI_API_KEY is not set' });
+    }
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+// Names the variables at fault and what is wrong with them, never their values (they may be secrets).
+export class ConfigError extends Error {
+  readonly variables: string[];
+  constructor(problems: { variable: string; message: string }[]) {
+    super(`Invalid configuration: ${problems.map((p) => `${p.variable} ${p.message}`).join('; ')}`);
+    this.name = 'ConfigError';
+    this.variables = problems.map((p) => p.variable);
+  }
+}
+
+const cache = new WeakMap<object, Config>();
+
+// Parsed once per env object: workerd hands every request of an isolate the same env.
+export function loadConfig(env: object): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(ConfigSchema.shape)) {
+    const value: unknown = Reflect.get(env, key);
+    if (typeof value === 'string') raw[key] = value;
+    else if (typeof value === 'number' || typeof value === 'boolean') raw[key] = String(value);
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? 'configuration'), message: i.message })),
+    );
+  }
+  cache.set(env, parsed.data);
+  return parsed.data;
+}

@@ -1,0 +1,91 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+// Timestamps are ISO 8601 UTC text with milliseconds, the format API.md promises on the wire,
+// so rows serialize without conversion and sort lexicographically.
+const createdAt = () =>
+  text('created_at')
+    .notNull()
+    .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`);
+const updatedAt = () =>
+  text('updated_at')
+    .notNull()
+    .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`);
+
+export const users = sqliteTable('users', {
+  id: text('id').primaryKey(),
+  email: text('email').notNull().unique(),
+  username: text('username').notNull(),
+  fullName: text('full_name'),
+  passwordHash: text('password_hash'),
+  externalProvider: text('external_provider'),
+  externalSubject: text('external_subject'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const SUBSCRIPTION_TIERS = ['free', 'pro', 'enterprise', 'custom'] as const;
+
+export const organizations = sqliteTable('organizations', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  slug: text('slug').notNull().unique(),
+  subscriptionTier: text('subscription_tier', { enum: SUBSCRIPTION_TIERS }).notNull().default('free'),
+  apiQuotaLimit: integer('api_quota_limit').notNull().default(1000),
+  apiQuotaUsed: integer('api_quota_used').notNull().default(0),
+  settings: text('settings', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default({}),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const ROLES = ['admin', 'manager', 'member', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const memberships = sqliteTable(
+  'memberships',
+  {
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    role: text('role', { enum: ROLES }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.userId] }), index('memberships_user_idx').on(t.userId)],
+);
+
+export const REQUEST_STATUSES = ['completed', 'failed'] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+// One row per AI call, whatever its dialect; seed 000's `requests` are the `requests` dialect.
+export const requests = sqliteTable(
+  'requests',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: text('user_id').references(() => users.id, { onDelete: 'set null' }),
+    organizationId: text('organization_id').references(() => organizations.id, { onDelete: 'set null' }),
+    dialect: text('dialect').notNull(),
+    text: text('text').notNull(),
+    response: text('response'),
+    model: text('model').notNull(),
+    provider: text('provider').notNull(),
+    status: text('status', { enum: REQUEST_STATUSES }).notNull(),
+    errorCode: text('error_code'),
+    promptTokens: integer('prompt_tokens').notNull().default(0),
+    completionTokens: integer('completion_tokens').notNull().default(0),
+    totalTokens: integer('total_tokens').notNull().default(0),
+    latencyMs: integer('latency_ms').notNull().default(0),
+    requestId: text('request_id'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('requests_user_idx').on(t.userId, t.createdAt),
+    index('requests_org_idx').on(t.organizationId, t.createdAt),
+  ],
+);
+
+export type RequestRow = typeof requests.$inferSelect;
+export type NewRequestRow = typeof requests.$inferInsert;

@@ -1,0 +1,3 @@
+export function isoNow(): string {
+  return new Date().toISOString();
+}

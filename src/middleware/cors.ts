@@ -1,0 +1,34 @@
+import type { MiddlewareHandler } from 'hono';
+import { cors as honoCors } from 'hono/cors';
+import type { AppEnv } from '../env';
+
+const byOrigins = new Map<string, MiddlewareHandler<AppEnv>>();
+
+// A wildcard list never sends credentials (browsers refuse `*` with credentials, and it would be unsafe).
+export const cors: MiddlewareHandler<AppEnv> = (c, next) => {
+  const origins = c.var.config.CORS_ORIGINS;
+  const key = origins.join(',');
+  let handler = byOrigins.get(key);
+  if (!handler) {
+    const wildcard = origins.includes('*');
+    handler = honoCors({
+      origin: wildcard ? '*' : (origin) => (origins.includes(origin) ? origin : null),
+      credentials: !wildcard,
+      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      allowHeaders: ['Content-Type', 'Authorization', 'X-API-Key', 'X-Request-ID', 'Cache-Control'],
+      exposeHeaders: [
+        'X-Request-ID',
+        'X-Process-Time',
+        'X-Cache-Status',
+        'X-RateLimit-Limit',
+        'X-RateLimit-Remaining',
+        'X-RateLimit-Reset',
+        'X-RateLimit-Window',
+        'Retry-After',
+      ],
+      maxAge: 600,
+    });
+    byOrigins.set(key, handler);
+  }
+  return handler(c, next);
+};
