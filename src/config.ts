@@ -110,6 +110,22 @@ const ConfigSchema = z
 
 export type Config = z.infer<typeof ConfigSchema>;
 
+const SECRET_VARIABLES = [
+  'OPENAI_API_KEY',
+  'ANTHROPIC_API_KEY',
+  'GROQ_API_KEY',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'JWT_SECRET_KEY',
+  'GOOGLE_CLIENT_SECRET',
+  'METRICS_TOKEN',
+] as const satisfies readonly (keyof Config)[];
+
+// The configured secret values, so logs can scrub them wherever they appear.
+export function secretValues(config: Config): string[] {
+  return SECRET_VARIABLES.map((k) => config[k]).filter((v): v is string => v !== undefined);
+}
+
 // Names the variables at fault and what is wrong with them, never their values (they may be secrets).
 export class ConfigError extends Error {
   readonly variables: string[];

@@ -17,10 +17,21 @@ function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
-// One JSON object per line so Workers Logs and `wrangler tail` can filter on fields.
-export function createLogger(base: Record<string, unknown>): Logger {
+// Credential-shaped strings inside free text (error messages from SDKs or drivers).
+const SECRET_TEXT = /\b(sk-[A-Za-z0-9_-]{6,}|ew_[A-Za-z0-9_-]{6,}|Bearer\s+[A-Za-z0-9._~+/=-]{6,})/g;
+
+function scrub(line: string, secrets: readonly string[]): string {
+  let out = line.replace(SECRET_TEXT, '[redacted]');
+  for (const secret of secrets) if (secret.length >= 8) out = out.split(secret).join('[redacted]');
+  return out;
+}
+
+// One JSON object per line so Workers Logs and `wrangler tail` can filter on fields. Configured
+// secret values are scrubbed from the whole line, wherever they turn up.
+export function createLogger(base: Record<string, unknown>, secrets: readonly string[] = []): Logger {
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
-    const line = JSON.stringify({ level, msg, time: new Date().toISOString(), ...base, ...(redact(fields ?? {}) as object) });
+    const raw = JSON.stringify({ level, msg, time: new Date().toISOString(), ...base, ...(redact(fields ?? {}) as object) });
+    const line = scrub(raw, secrets);
     if (level === 'error') console.error(line);
     else if (level === 'warn') console.warn(line);
     else console.log(line);

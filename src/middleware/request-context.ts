@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { loadConfig } from '../config';
+import { loadConfig, secretValues } from '../config';
 import type { AppEnv } from '../env';
 import { createLogger } from '../lib/log';
 
@@ -16,8 +16,9 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   const incoming = c.req.header('x-request-id');
   const requestId = incoming !== undefined && SANE_REQUEST_ID.test(incoming) ? incoming : newRequestId();
   c.set('requestId', requestId);
-  c.set('log', createLogger({ request_id: requestId }));
-  c.set('config', loadConfig(c.env));
+  const config = loadConfig(c.env);
+  c.set('config', config);
+  c.set('log', createLogger({ request_id: requestId }, secretValues(config)));
   await next();
 };
 

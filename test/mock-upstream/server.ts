@@ -1,6 +1,6 @@
 // A mock upstream that speaks OpenAI's wire format (JSON and SSE) and injects faults on demand.
 // A fault is chosen by a marker in the last user message, e.g. "hello [[fault:500]]":
-//   500 | 429 (with Retry-After) | hang | slow (slow first token) | malformed (bad JSON) |
+//   400 | 500 | 429 (with Retry-After) | hang | slow (slow first token) | malformed (bad JSON) |
 //   cut (stream stops mid-answer without [DONE]) | redirect (302 to another host)
 // Every request is recorded; GET /__mock/requests?contains=TEXT lists those whose body has TEXT.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -71,6 +71,8 @@ async function chatCompletions(body: ChatBody, res: ServerResponse): Promise<voi
   const created = Math.floor(Date.now() / 1000);
 
   switch (fault) {
+    case '400':
+      return json(res, 400, { error: { message: 'Invalid request', type: 'invalid_request_error', param: 'messages', code: null } });
     case '500':
       return json(res, 500, { error: { message: 'The server had an error', type: 'server_error', param: null, code: null } });
     case '429':

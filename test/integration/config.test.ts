@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config';
+import { call, expectEnvelope } from '../helpers/http';
+
+describe('configuration', () => {
+  it('parses embedded defaults with no keys', () => {
+    const cfg = loadConfig({ ENVIRONMENT: 'development', ALLOW_ANONYMOUS: 'true', CORS_ORIGINS: 'http://localhost:8787' });
+    expect(cfg.ALLOW_ANONYMOUS).toBe(true);
+    expect(cfg.MAX_BODY_BYTES).toBe(1_048_576);
+    expect(cfg.OPENAI_API_KEY).toBeUndefined();
+    expect(cfg.CORS_ORIGINS).toEqual(['http://localhost:8787']);
+  });
+
+  it.each([
+    [{ MAX_BODY_BYTES: 'lots' }, 'MAX_BODY_BYTES'],
+    [{ PROVIDER_TIMEOUT_MS: '-5' }, 'PROVIDER_TIMEOUT_MS'],
+    [{ OPENAI_BASE_URL: 'ftp://files.example' }, 'OPENAI_BASE_URL'],
+    [{ ALLOW_ANONYMOUS: 'maybe' }, 'ALLOW_ANONYMOUS'],
+    [{ CORS_ORIGINS: 'not a url' }, 'CORS_ORIGINS'],
+    [{ ENVIRONMENT: 'production' }, 'JWT_SECRET_KEY'],
+    [{ DEFAULT_PROVIDER: 'openai' }, 'DEFAULT_PROVIDER'],
+  ])('names the variable at fault: %o', (env, variable) => {
+    expect(() => loadConfig(env)).toThrowError(ConfigError);
+    try {
+      loadConfig(env);
+    } catch (err) {
+      expect((err as ConfigError).variables).toContain(variable);
+      expect((err as Error).message).toContain(variable);
+    }
+  });
+
+  it('never puts a value in the error, only the variable name', () => {
+    try {
+      loadConfig({ OPENAI_BASE_URL: 'sk-not-a-url-secret' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).not.toContain('sk-not-a-url-secret');
+    }
+  });
+
+  it('answers 503 naming the variable when the deployment is misconfigured', async () => {
+    const res = await call('/health', {}, { MAX_BODY_BYTES: 'huge' });
+    const body = await expectEnvelope(res, 503, 'SERVICE_UNAVAILABLE');
+    expect(body.error.message).toContain('MAX_BODY_BYTES');
+  });
+});
