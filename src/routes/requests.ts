@@ -4,9 +4,12 @@ import { findRequest } from '../db/requests';
 import { complete } from '../gateway/complete';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses } from '../lib/router';
+import { anonymousAllowed } from '../middleware/anonymous';
 
 // Seed 000's request handler, mounted at /api/v1/requests.
 export const requestsRoutes = createRouter();
+requestsRoutes.use('/requests', anonymousAllowed);
+requestsRoutes.use('/requests/*', anonymousAllowed);
 
 const CreateRequestBody = z
   .object({
@@ -49,7 +52,7 @@ const createRequest = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: CreateRequestBody } } } },
   responses: {
     201: { description: 'Processed', content: { 'application/json': { schema: CreateRequestResponse } } },
-    ...errorResponses(400, 413, 502, 503, 504),
+    ...errorResponses(400, 401, 413, 502, 503, 504),
   },
 });
 
@@ -86,7 +89,7 @@ const getRequest = createRoute({
   },
   responses: {
     200: { description: 'The request', content: { 'application/json': { schema: RequestRecord } } },
-    ...errorResponses(404),
+    ...errorResponses(401, 404),
   },
 });
 

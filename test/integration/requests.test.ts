@@ -125,6 +125,14 @@ describe('POST /api/v1/requests through the openai provider', () => {
   });
 });
 
+describe('anonymous access', () => {
+  it('is refused with 401 when ALLOW_ANONYMOUS is off', async () => {
+    const off = { ALLOW_ANONYMOUS: 'false' };
+    await expectEnvelope(await postJson('/api/v1/requests', { text: 'hi' }, off), 401, 'AUTHENTICATION_REQUIRED');
+    await expectEnvelope(await call('/api/v1/requests/1', {}, off), 401, 'AUTHENTICATION_REQUIRED');
+  });
+});
+
 describe('GET /api/v1/requests/{id}', () => {
   it("returns seed 000's fields", async () => {
     const created = (await (await postJson('/api/v1/requests', { text: 'fetch me back' })).json()) as Created;
