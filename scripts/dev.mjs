@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const wrangler = join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'wrangler.cmd' : 'wrangler');
 const env = { ...process.env, WRANGLER_SEND_METRICS: 'false' };
-const extra = process.argv.slice(2);
+// `--persist-to=DIR` and `--persist-to DIR` both reach the migration step, so the server and its
+// migrations use the same local database.
+const extra = process.argv.slice(2).flatMap((a) => (a.startsWith('--persist-to=') ? ['--persist-to', a.slice(13)] : [a]));
 const persist = extra.includes('--persist-to') ? ['--persist-to', extra[extra.indexOf('--persist-to') + 1]] : [];
 
 spawnSync(process.execPath, [join(root, 'scripts', 'copy-vendor.mjs')], { stdio: 'inherit' });

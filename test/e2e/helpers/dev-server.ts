@@ -63,7 +63,9 @@ export function rawRequest(
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', reject);
     });
-    req.setTimeout(options.timeoutMs ?? 10_000, () => req.destroy(new Error(`timed out: ${options.method ?? 'GET'} ${url}`)));
+    req.setTimeout(options.timeoutMs ?? 10_000, () =>
+      req.destroy(new Error(`timed out: ${options.method ?? 'GET'} ${url}`)),
+    );
     req.on('error', reject);
     req.end(options.body);
   });
