@@ -9,7 +9,12 @@ import { bodySize } from './middleware/body-size';
 import { cors } from './middleware/cors';
 import { requestContext, stampResponse } from './middleware/request-context';
 import { gzipWhenAsked, noStore } from './middleware/response-headers';
+import { aisuiteRoutes } from './routes/aisuite';
+import { anthropicRoutes } from './routes/anthropic';
+import { chatRoutes } from './routes/chat';
 import { docsRoutes } from './routes/docs';
+import { modelsRoutes } from './routes/models';
+import { openaiRoutes } from './routes/openai';
 import { healthRoutes } from './routes/health';
 import { requestsRoutes } from './routes/requests';
 
@@ -46,6 +51,12 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   app.route('/', healthRoutes);
   app.route('/api/v1', requestsRoutes);
+  // /chat/completion and /chat/stream (seed 002) are registered before seed 004's /chat/{chat_id}.
+  app.route('/api/v1', chatRoutes);
+  app.route('/api/v1', aisuiteRoutes);
+  app.route('/api/v1', modelsRoutes);
+  app.route('/v1', openaiRoutes);
+  app.route('/v1', anthropicRoutes);
   app.route('/', docsRoutes);
 
   app.doc31('/openapi.json', {

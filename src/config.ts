@@ -73,10 +73,18 @@ const ConfigSchema = z
     ANTHROPIC_API_KEY: secret,
     ANTHROPIC_BASE_URL: httpUrl,
     GROQ_API_KEY: secret,
+    GROQ_BASE_URL: httpUrl,
+    BEDROCK_BASE_URL: httpUrl,
     AWS_ACCESS_KEY_ID: secret,
     AWS_SECRET_ACCESS_KEY: secret,
-    AWS_REGION: z.string().optional(),
+    // Becomes part of the Bedrock host name, so only a real region shape is accepted.
+    AWS_REGION: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1')
+      .optional(),
     OPENAI_COMPATIBLE_BASE_URL: httpUrl,
+    OPENAI_COMPATIBLE_API_KEY: secret,
+    OPENAI_COMPATIBLE_MODEL: z.string().min(1).default('llama3.1'),
     DEFAULT_PROVIDER: z.enum(['auto', 'local', 'openai']).default('auto'),
     JWT_SECRET_KEY: secret,
     GOOGLE_CLIENT_ID: secret,
@@ -93,15 +101,29 @@ const ConfigSchema = z
     MAX_BODY_BYTES: int(1_048_576, 1_024, 100 * 1_048_576),
     MAX_TEXT_CHARS: int(32_000, 1, 1_000_000),
     PROVIDER_TIMEOUT_MS: int(30_000, 100, 600_000),
+    RETRY_MAX_RETRIES: int(2, 0, 10),
+    RETRY_BASE_DELAY_MS: int(200, 0, 60_000),
+    RETRY_MAX_DELAY_MS: int(5_000, 0, 120_000),
+    FALLBACK_MODELS: list,
+    SSE_KEEPALIVE_MS: int(15_000, 10, 300_000),
+    STREAM_HOLD_MS: int(1_000, 0, 60_000),
     CACHE_TTL_SECONDS: int(3_600, 60, 30 * 86_400),
     SEMANTIC_CACHE_THRESHOLD: num(0.92, 0, 1),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.ENVIRONMENT === 'production' && (cfg.JWT_SECRET_KEY === undefined || cfg.JWT_SECRET_KEY.length < 32)) {
-      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET_KEY'], message: 'must be set to at least 32 characters in production' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET_KEY'],
+        message: 'must be set to at least 32 characters in production',
+      });
     }
     if (cfg.CORS_ORIGINS.some((o) => o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o))) {
-      ctx.addIssue({ code: 'custom', path: ['CORS_ORIGINS'], message: 'must be a comma-separated list of origins like https://app.example.com' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CORS_ORIGINS'],
+        message: 'must be a comma-separated list of origins like https://app.example.com',
+      });
     }
     if (cfg.DEFAULT_PROVIDER === 'openai' && cfg.OPENAI_API_KEY === undefined) {
       ctx.addIssue({ code: 'custom', path: ['DEFAULT_PROVIDER'], message: 'is openai but OPENAI_API_KEY is not set' });
@@ -114,6 +136,7 @@ const SECRET_VARIABLES = [
   'OPENAI_API_KEY',
   'ANTHROPIC_API_KEY',
   'GROQ_API_KEY',
+  'OPENAI_COMPATIBLE_API_KEY',
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
   'JWT_SECRET_KEY',

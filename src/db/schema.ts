@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 // Timestamps are ISO 8601 UTC text with milliseconds, the format API.md promises on the wire,
 // so rows serialize without conversion and sort lexicographically.
@@ -56,7 +56,7 @@ export const memberships = sqliteTable(
   (t) => [primaryKey({ columns: [t.organizationId, t.userId] }), index('memberships_user_idx').on(t.userId)],
 );
 
-export const REQUEST_STATUSES = ['completed', 'failed'] as const;
+export const REQUEST_STATUSES = ['completed', 'failed', 'cancelled'] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
 // One row per AI call, whatever its dialect; seed 000's `requests` are the `requests` dialect.
@@ -77,6 +77,11 @@ export const requests = sqliteTable(
     completionTokens: integer('completion_tokens').notNull().default(0),
     totalTokens: integer('total_tokens').notNull().default(0),
     latencyMs: integer('latency_ms').notNull().default(0),
+    // Time to first token of a streamed answer; null when not streamed or no token came.
+    ttftMs: integer('ttft_ms'),
+    costUsd: real('cost_usd').notNull().default(0),
+    stream: integer('stream', { mode: 'boolean' }).notNull().default(false),
+    attempts: integer('attempts').notNull().default(1),
     requestId: text('request_id'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

@@ -1,6 +1,8 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ConfigError } from '../config';
+import { anthropicErrorBody } from '../dialects/anthropic';
+import { openaiErrorBody } from '../dialects/openai';
 import type { AppEnv } from '../env';
 import { newRequestId } from '../middleware/request-context';
 import { ApiError, ERROR_CATALOGUE, statusToCode, toEnvelope } from './errors';
@@ -26,7 +28,13 @@ function toApiError(err: unknown, c: Context<AppEnv>): ApiError {
   return new ApiError('INTERNAL_ERROR');
 }
 
+// One handler, three shapes: the SDK-compatible surfaces answer in the error format their official
+// SDKs parse (API.md §2); everything else gets the platform envelope.
 export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
+  const path = c.req.path;
+  if (path === '/v1/messages' || path.startsWith('/v1/messages/'))
+    return c.json(anthropicErrorBody(err), err.status, err.headers);
+  if (path.startsWith('/v1/')) return c.json(openaiErrorBody(err), err.status, err.headers);
   const requestId = c.get('requestId') ?? newRequestId();
   return c.json(toEnvelope(err, requestId, isoNow()), err.status, err.headers);
 }

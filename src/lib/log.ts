@@ -30,7 +30,13 @@ function scrub(line: string, secrets: readonly string[]): string {
 // secret values are scrubbed from the whole line, wherever they turn up.
 export function createLogger(base: Record<string, unknown>, secrets: readonly string[] = []): Logger {
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
-    const raw = JSON.stringify({ level, msg, time: new Date().toISOString(), ...base, ...(redact(fields ?? {}) as object) });
+    const raw = JSON.stringify({
+      level,
+      msg,
+      time: new Date().toISOString(),
+      ...base,
+      ...(redact(fields ?? {}) as object),
+    });
     const line = scrub(raw, secrets);
     if (level === 'error') console.error(line);
     else if (level === 'warn') console.warn(line);

@@ -42,7 +42,8 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 };
 
 export function errorResponses(...statuses: number[]) {
-  const out: Record<number, { description: string; content: { 'application/json': { schema: typeof ErrorSchema } } }> = {};
+  const out: Record<number, { description: string; content: { 'application/json': { schema: typeof ErrorSchema } } }> =
+    {};
   for (const status of [...statuses, 500]) {
     out[status] = {
       description: ERROR_DESCRIPTIONS[status] ?? 'Error',

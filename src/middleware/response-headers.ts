@@ -14,7 +14,12 @@ export const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
 // client's own value in `cf.clientAcceptEncoding`; only that says what the client can decode.
 function clientAcceptEncoding(req: Request): string {
   const cf: unknown = req.cf;
-  if (typeof cf === 'object' && cf !== null && 'clientAcceptEncoding' in cf && typeof cf.clientAcceptEncoding === 'string') {
+  if (
+    typeof cf === 'object' &&
+    cf !== null &&
+    'clientAcceptEncoding' in cf &&
+    typeof cf.clientAcceptEncoding === 'string'
+  ) {
     return cf.clientAcceptEncoding;
   }
   return req.headers.get('accept-encoding') ?? '';

@@ -16,7 +16,13 @@ export function isUpstreamFailure(value: unknown): value is UpstreamFailure {
 }
 
 export function providerTimeout(provider: ProviderId, reason = 'timeout'): ApiError {
-  const cause: UpstreamFailure = { provider, upstreamStatus: undefined, retryable: true, retryAfterMs: undefined, reason };
+  const cause: UpstreamFailure = {
+    provider,
+    upstreamStatus: undefined,
+    retryable: true,
+    retryAfterMs: undefined,
+    reason,
+  };
   return new ApiError('PROVIDER_TIMEOUT', undefined, { cause });
 }
 

@@ -1,28 +1,34 @@
 import type { Config } from '../config';
+import { anthropicProvider } from './anthropic';
+import { bedrockProvider } from './bedrock';
+import { groqProvider } from './groq';
 import { localProvider } from './local';
 import { openaiProvider } from './openai';
+import { openaiCompatibleProvider } from './openai-compatible';
 import type { Provider, ProviderId } from './types';
 
 // Typed: adding an id to PROVIDER_IDS without a provider here is a compile error.
 export const PROVIDERS: Readonly<Record<ProviderId, Provider>> = {
   local: localProvider,
   openai: openaiProvider,
+  groq: groqProvider,
+  'openai-compatible': openaiCompatibleProvider,
+  anthropic: anthropicProvider,
+  bedrock: bedrockProvider,
 };
 
 export function getProvider(id: ProviderId): Provider {
   return PROVIDERS[id];
 }
 
-// Which vendors this deployment could reach, as health reports it. Vendors whose providers are
-// still to come (anthropic, groq, bedrock, openai-compatible) are reported from their variables.
+// Which vendors this deployment can reach, as health reports them (seed 002's `providers_configured`).
 export function providersConfigured(config: Config): Record<string, boolean> {
   return {
     openai: openaiProvider.isConfigured(config),
-    anthropic: config.ANTHROPIC_API_KEY !== undefined,
-    groq: config.GROQ_API_KEY !== undefined,
-    bedrock:
-      config.AWS_ACCESS_KEY_ID !== undefined && config.AWS_SECRET_ACCESS_KEY !== undefined && config.AWS_REGION !== undefined,
-    openai_compatible: config.OPENAI_COMPATIBLE_BASE_URL !== undefined,
+    anthropic: anthropicProvider.isConfigured(config),
+    groq: groqProvider.isConfigured(config),
+    bedrock: bedrockProvider.isConfigured(config),
+    openai_compatible: openaiCompatibleProvider.isConfigured(config),
     local: localProvider.isConfigured(config),
   };
 }

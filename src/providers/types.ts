@@ -12,6 +12,8 @@ export interface ChatRequest {
   messages: ChatMessage[];
   temperature?: number;
   maxTokens?: number;
+  topP?: number;
+  stop?: string[];
 }
 
 export interface Usage {
@@ -30,8 +32,7 @@ export interface ChatResult {
 }
 
 export type StreamEvent =
-  | { type: 'delta'; text: string }
-  | { type: 'done'; model: string; finishReason: FinishReason; usage: Usage };
+  { type: 'delta'; text: string } | { type: 'done'; model: string; finishReason: FinishReason; usage: Usage };
 
 export interface ProviderContext {
   config: Config;
@@ -47,5 +48,5 @@ export interface Provider {
   stream(request: ChatRequest, ctx: ProviderContext): AsyncIterable<StreamEvent>;
 }
 
-export const PROVIDER_IDS = ['local', 'openai'] as const;
+export const PROVIDER_IDS = ['local', 'openai', 'groq', 'openai-compatible', 'anthropic', 'bedrock'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];

@@ -44,5 +44,9 @@ const REDOC = page(
   '<div id="redoc"></div>\n<script src="/vendor/redoc/redoc.standalone.js"></script>\n<script src="/docs-assets/redoc-init.js"></script>',
 );
 
-docsRoutes.get('/docs', (c) => c.html(SWAGGER, 200, { 'Content-Security-Policy': DOCS_CSP, 'Cache-Control': 'no-cache' }));
-docsRoutes.get('/redoc', (c) => c.html(REDOC, 200, { 'Content-Security-Policy': DOCS_CSP, 'Cache-Control': 'no-cache' }));
+docsRoutes.get('/docs', (c) =>
+  c.html(SWAGGER, 200, { 'Content-Security-Policy': DOCS_CSP, 'Cache-Control': 'no-cache' }),
+);
+docsRoutes.get('/redoc', (c) =>
+  c.html(REDOC, 200, { 'Content-Security-Policy': DOCS_CSP, 'Cache-Control': 'no-cache' }),
+);

@@ -72,7 +72,10 @@ for (const path of ['/health', '/internal/health'] as const) {
       summary: 'Service health with live checks of D1, KV and R2',
       responses: {
         200: { description: 'Healthy', content: { 'application/json': { schema: Health } } },
-        503: { description: 'Degraded: a dependency failed its check', content: { 'application/json': { schema: Health } } },
+        503: {
+          description: 'Degraded: a dependency failed its check',
+          content: { 'application/json': { schema: Health } },
+        },
         ...errorResponses(),
       },
     }),

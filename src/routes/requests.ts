@@ -1,14 +1,18 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { getDb } from '../db/client';
 import { findRequest } from '../db/requests';
-import { complete } from '../gateway/complete';
+import { REQUEST_STATUSES } from '../db/schema';
+import { pipelineDeps } from '../dialects/context';
+import { baseCall, CACHE_HEADERS } from '../dialects/respond';
+import { runChat } from '../gateway/pipeline';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses } from '../lib/router';
 import { anonymousAllowed } from '../middleware/anonymous';
+import { upstreamGuard } from '../middleware/upstream-guard';
 
 // Seed 000's request handler, mounted at /api/v1/requests.
 export const requestsRoutes = createRouter();
-requestsRoutes.use('/requests', anonymousAllowed);
+requestsRoutes.use('/requests', anonymousAllowed, upstreamGuard);
 requestsRoutes.use('/requests/*', anonymousAllowed);
 
 const CreateRequestBody = z
@@ -35,9 +39,13 @@ const RequestRecord = z
     response: z.string().nullable(),
     model: z.string(),
     provider: z.string(),
-    status: z.enum(['completed', 'failed']),
+    status: z.enum(REQUEST_STATUSES),
     error_code: z.string().nullable(),
-    usage: z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), total_tokens: z.number().int() }),
+    usage: z.object({
+      prompt_tokens: z.number().int(),
+      completion_tokens: z.number().int(),
+      total_tokens: z.number().int(),
+    }),
     latency_ms: z.number().int(),
     created_at: z.string(),
     updated_at: z.string(),
@@ -64,19 +72,13 @@ requestsRoutes.openapi(createRequest, async (c) => {
       details: [{ field: 'text', message: `Must be at most ${config.MAX_TEXT_CHARS} characters` }],
     });
   }
-  const outcome = await complete(
-    { config, db: getDb(c.env.DB), log: c.var.log },
-    {
-      dialect: 'requests',
-      requestId: c.var.requestId,
-      userId: null,
-      organizationId: null,
-      messages: [{ role: 'user', content: text }],
-      text,
-      signal: c.req.raw.signal,
-    },
+  // Seed 000 answers with the stored row's id, so this dialect waits for the record.
+  const outcome = await runChat(
+    pipelineDeps(c),
+    { ...baseCall(c, 'requests'), messages: [{ role: 'user', content: text }], text },
+    true,
   );
-  return c.json({ response: outcome.result.text, id: outcome.recordId }, 201);
+  return c.json({ response: outcome.result.text, id: outcome.recordId ?? 0 }, 201, CACHE_HEADERS);
 });
 
 const getRequest = createRoute({
@@ -85,7 +87,9 @@ const getRequest = createRoute({
   tags: ['requests'],
   summary: 'Get a stored request with its response',
   request: {
-    params: z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: '1', description: 'Integer id' }) }),
+    params: z.object({
+      id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: '1', description: 'Integer id' }),
+    }),
   },
   responses: {
     200: { description: 'The request', content: { 'application/json': { schema: RequestRecord } } },
@@ -109,7 +113,11 @@ requestsRoutes.openapi(getRequest, async (c) => {
       provider: row.provider,
       status: row.status,
       error_code: row.errorCode,
-      usage: { prompt_tokens: row.promptTokens, completion_tokens: row.completionTokens, total_tokens: row.totalTokens },
+      usage: {
+        prompt_tokens: row.promptTokens,
+        completion_tokens: row.completionTokens,
+        total_tokens: row.totalTokens,
+      },
       latency_ms: row.latencyMs,
       created_at: row.createdAt,
       updated_at: row.updatedAt,

@@ -4,7 +4,11 @@ import { call, expectEnvelope } from '../helpers/http';
 
 describe('configuration', () => {
   it('parses embedded defaults with no keys', () => {
-    const cfg = loadConfig({ ENVIRONMENT: 'development', ALLOW_ANONYMOUS: 'true', CORS_ORIGINS: 'http://localhost:8787' });
+    const cfg = loadConfig({
+      ENVIRONMENT: 'development',
+      ALLOW_ANONYMOUS: 'true',
+      CORS_ORIGINS: 'http://localhost:8787',
+    });
     expect(cfg.ALLOW_ANONYMOUS).toBe(true);
     expect(cfg.MAX_BODY_BYTES).toBe(1_048_576);
     expect(cfg.OPENAI_API_KEY).toBeUndefined();
@@ -19,6 +23,8 @@ describe('configuration', () => {
     [{ CORS_ORIGINS: 'not a url' }, 'CORS_ORIGINS'],
     [{ ENVIRONMENT: 'production' }, 'JWT_SECRET_KEY'],
     [{ DEFAULT_PROVIDER: 'openai' }, 'DEFAULT_PROVIDER'],
+    [{ AWS_REGION: 'evil.example/x' }, 'AWS_REGION'],
+    [{ RETRY_MAX_RETRIES: '50' }, 'RETRY_MAX_RETRIES'],
   ])('names the variable at fault: %o', (env, variable) => {
     expect(() => loadConfig(env)).toThrowError(ConfigError);
     try {

@@ -79,7 +79,11 @@ describe('global middleware', () => {
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
     const preflight = await call('/api/v1/requests', {
       method: 'OPTIONS',
-      headers: { origin: 'http://localhost:8787', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      headers: {
+        origin: 'http://localhost:8787',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
@@ -107,17 +111,24 @@ describe('logs', () => {
     try {
       const app = createApp();
       app.get('/boom', () => {
-        throw new Error('upstream said: invalid key my-configured-openai-key-123 / sk-live-abcdef123 / Bearer eyJhbGciOi.x.y');
+        throw new Error(
+          'upstream said: invalid key my-configured-openai-key-123 / sk-live-abcdef123 / Bearer eyJhbGciOi.x.y',
+        );
       });
       const ctx = createExecutionContext();
-      await app.fetch(new Request(`${BASE}/boom`), { ...env, OPENAI_API_KEY: 'my-configured-openai-key-123' } as Env, ctx);
+      await app.fetch(
+        new Request(`${BASE}/boom`),
+        { ...env, OPENAI_API_KEY: 'my-configured-openai-key-123' } as Env,
+        ctx,
+      );
       await waitOnExecutionContext(ctx);
     } finally {
       console.error = original;
     }
     expect(lines.length).toBeGreaterThan(0);
     const all = lines.join('\n');
-    for (const secret of ['my-configured-openai-key-123', 'sk-live-abcdef123', 'eyJhbGciOi']) expect(all).not.toContain(secret);
+    for (const secret of ['my-configured-openai-key-123', 'sk-live-abcdef123', 'eyJhbGciOi'])
+      expect(all).not.toContain(secret);
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ level: 'error', msg: 'unhandled error' });
   });
 });

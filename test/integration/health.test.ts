@@ -34,7 +34,11 @@ describe('health', () => {
   });
 
   it('reports providers from configuration', async () => {
-    const res = await call('/health', {}, { OPENAI_API_KEY: 'sk-x', ANTHROPIC_API_KEY: 'sk-ant-x', GROQ_API_KEY: 'gsk' });
+    const res = await call(
+      '/health',
+      {},
+      { OPENAI_API_KEY: 'sk-x', ANTHROPIC_API_KEY: 'sk-ant-x', GROQ_API_KEY: 'gsk' },
+    );
     const body = (await res.json()) as Health;
     expect(body.providers_configured).toMatchObject({ openai: true, anthropic: true, groq: true, bedrock: false });
     expect(JSON.stringify(body)).not.toContain('sk-x');

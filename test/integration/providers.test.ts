@@ -75,8 +75,9 @@ describe('openai provider against the mock upstream', () => {
   });
 
   it('does not retry-flag a 4xx other than 429', async () => {
-    await expect(
-      openaiProvider.complete(ask('[[fault:400]]'), cfg()),
-    ).rejects.toMatchObject({ code: 'PROVIDER_ERROR', cause: { upstreamStatus: 400, retryable: false } });
+    await expect(openaiProvider.complete(ask('[[fault:400]]'), cfg())).rejects.toMatchObject({
+      code: 'PROVIDER_ERROR',
+      cause: { upstreamStatus: 400, retryable: false },
+    });
   });
 });

@@ -15,8 +15,16 @@ describe('POST /api/v1/requests (seed 000)', () => {
     expect(body.response).toContain('hello edge');
     expect(Number.isInteger(body.id)).toBe(true);
 
-    const row = await env.DB.prepare('SELECT * FROM requests WHERE id = ?').bind(body.id).first<Record<string, unknown>>();
-    expect(row).toMatchObject({ text: 'hello edge', response: body.response, provider: 'local', status: 'completed', dialect: 'requests' });
+    const row = await env.DB.prepare('SELECT * FROM requests WHERE id = ?')
+      .bind(body.id)
+      .first<Record<string, unknown>>();
+    expect(row).toMatchObject({
+      text: 'hello edge',
+      response: body.response,
+      provider: 'local',
+      status: 'completed',
+      dialect: 'requests',
+    });
     expect(row?.total_tokens).toBeGreaterThan(0);
   });
 
@@ -43,14 +51,26 @@ describe('POST /api/v1/requests (seed 000)', () => {
   });
 
   it('rejects malformed JSON with 400', async () => {
-    const res = await call('/api/v1/requests', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text": "hi"' });
+    const res = await call('/api/v1/requests', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"text": "hi"',
+    });
     const body = await expectEnvelope(res, 400, 'VALIDATION_ERROR');
     expect(body.error.message).toMatch(/JSON/);
   });
 
   it('rejects an empty body and a non-JSON content type with 400', async () => {
-    await expectEnvelope(await call('/api/v1/requests', { method: 'POST', headers: { 'content-type': 'application/json' } }), 400, 'VALIDATION_ERROR');
-    const res = await call('/api/v1/requests', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'text=hi' });
+    await expectEnvelope(
+      await call('/api/v1/requests', { method: 'POST', headers: { 'content-type': 'application/json' } }),
+      400,
+      'VALIDATION_ERROR',
+    );
+    const res = await call('/api/v1/requests', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'text=hi',
+    });
     const body = await expectEnvelope(res, 400, 'VALIDATION_ERROR');
     expect(body.error.details?.[0]?.field).toBe('content-type');
   });
@@ -77,7 +97,7 @@ describe('POST /api/v1/requests (seed 000)', () => {
     await expectEnvelope(res, 413, 'PAYLOAD_TOO_LARGE');
   });
 
-  it('ignores any attempt to choose the upstream from the request', async () => {
+  it('refuses any attempt to choose the upstream from the request, and uses the configured key', async () => {
     const nonce = `nonce-${crypto.randomUUID()}`;
     const res = await postJson(
       '/api/v1/requests',
@@ -85,11 +105,15 @@ describe('POST /api/v1/requests (seed 000)', () => {
       openaiEnv(),
       { 'x-api-base': 'http://evil.example' },
     );
-    expect(res.status).toBe(201);
+    const body = await expectEnvelope(res, 400, 'VALIDATION_ERROR');
+    expect(body.error.details?.map((d) => d.field)).toEqual(['header.x-api-base', 'base_url', 'api_key']);
+    expect(await mockRequests(nonce)).toHaveLength(0);
+
+    const ok = await postJson('/api/v1/requests', { text: nonce }, openaiEnv());
+    expect(ok.status).toBe(201);
     const seen = await mockRequests(nonce);
     expect(seen).toHaveLength(1);
     expect(seen[0]?.headers.authorization).toBe(`Bearer ${OPENAI_CANARY_KEY}`);
-    expect(seen[0]?.body).not.toContain('sk-attacker');
   });
 });
 
@@ -100,7 +124,9 @@ describe('POST /api/v1/requests through the openai provider', () => {
     expect(res.status).toBe(201);
     const body = (await res.json()) as Created;
     expect(body.response).toBe(`Mock answer to: ${nonce}`);
-    const row = await env.DB.prepare('SELECT provider, model, status, prompt_tokens, completion_tokens FROM requests WHERE id = ?')
+    const row = await env.DB.prepare(
+      'SELECT provider, model, status, prompt_tokens, completion_tokens FROM requests WHERE id = ?',
+    )
       .bind(body.id)
       .first();
     expect(row).toMatchObject({ provider: 'openai', model: 'gpt-4o-mini', status: 'completed' });
@@ -120,7 +146,9 @@ describe('POST /api/v1/requests through the openai provider', () => {
     await expectEnvelope(res, status, code);
     expect(raw).not.toContain(OPENAI_CANARY_KEY);
     expect(raw).not.toContain('evil.example');
-    const row = await env.DB.prepare('SELECT status, error_code, response, provider FROM requests WHERE text = ?').bind(text).first();
+    const row = await env.DB.prepare('SELECT status, error_code, response, provider FROM requests WHERE text = ?')
+      .bind(text)
+      .first();
     expect(row).toEqual({ status: 'failed', error_code: code, response: null, provider: 'openai' });
   });
 });

@@ -37,7 +37,11 @@ function plan(request: ChatRequest): { words: string[]; finishReason: FinishReas
   const finishReason: FinishReason = words.length < all.length ? 'length' : 'stop';
   const promptTokens = request.messages.reduce((sum, m) => sum + estimateTokens(m.content) + 3, 0);
   const completionTokens = estimateTokens(words.join(' '));
-  return { words, finishReason, usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens } };
+  return {
+    words,
+    finishReason,
+    usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
+  };
 }
 
 export const localProvider: Provider = {

@@ -4,9 +4,27 @@ import type { Config } from '../../config';
 import { ApiError } from '../../lib/errors';
 import { estimateTokens } from '../../lib/tokens';
 import { parseRetryAfter, providerFailure, providerTimeout } from '../errors';
-import type { ChatRequest, ChatResult, FinishReason, Provider, ProviderContext, StreamEvent, Usage } from '../types';
+import { upstreamFetch } from '../http';
+import type {
+  ChatRequest,
+  ChatResult,
+  FinishReason,
+  Provider,
+  ProviderContext,
+  ProviderId,
+  StreamEvent,
+  Usage,
+} from '../types';
 
-const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+// What distinguishes one OpenAI-wire vendor from another: where it lives and which key it takes.
+export interface OpenAICompatibleSpec {
+  id: ProviderId;
+  baseUrl(config: Config): string | undefined;
+  apiKey(config: Config): string | undefined;
+  defaultModel(config: Config): string;
+  // Self-hosted servers (Ollama, vLLM) need no key, only a base URL.
+  keyRequired: boolean;
+}
 
 // The SDK types responses but does not check them; a proxy or a broken upstream can send anything.
 const UsageSchema = z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() });
@@ -19,29 +37,11 @@ const CompletionSchema = z.object({
 });
 const ChunkSchema = z.object({
   model: z.string().optional(),
-  choices: z.array(z.object({ delta: z.object({ content: z.string().nullish() }).nullish(), finish_reason: z.string().nullish() })),
+  choices: z.array(
+    z.object({ delta: z.object({ content: z.string().nullish() }).nullish(), finish_reason: z.string().nullish() }),
+  ),
   usage: UsageSchema.nullish(),
 });
-
-const clients = new WeakMap<Config, OpenAI>();
-
-// Redirects are not followed: a redirect to another host would carry our key there.
-const noRedirectFetch: typeof fetch = (input, init) => fetch(input, { ...init, redirect: 'manual' });
-
-function client(config: Config): OpenAI {
-  let c = clients.get(config);
-  if (!c) {
-    c = new OpenAI({
-      apiKey: config.OPENAI_API_KEY ?? '',
-      baseURL: config.OPENAI_BASE_URL ?? DEFAULT_BASE_URL,
-      timeout: config.PROVIDER_TIMEOUT_MS,
-      maxRetries: 0,
-      fetch: noRedirectFetch,
-    });
-    clients.set(config, c);
-  }
-  return c;
-}
 
 function finishReason(raw: string | null | undefined): FinishReason {
   switch (raw) {
@@ -57,21 +57,24 @@ function finishReason(raw: string | null | undefined): FinishReason {
 }
 
 function usageOf(raw: z.infer<typeof UsageSchema> | null | undefined, request: ChatRequest, text: string): Usage {
-  if (raw) return { promptTokens: raw.prompt_tokens, completionTokens: raw.completion_tokens, totalTokens: raw.total_tokens };
+  if (raw)
+    return { promptTokens: raw.prompt_tokens, completionTokens: raw.completion_tokens, totalTokens: raw.total_tokens };
   const promptTokens = request.messages.reduce((s, m) => s + estimateTokens(m.content), 0);
   const completionTokens = estimateTokens(text);
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }
 
-function mapError(err: unknown, signal: AbortSignal): ApiError {
+function mapError(id: ProviderId, err: unknown, signal: AbortSignal): ApiError {
   if (err instanceof ApiError) return err;
-  if (err instanceof APIConnectionTimeoutError) return providerTimeout('openai');
-  if (err instanceof APIUserAbortError || signal.aborted) return providerFailure('openai', 'aborted');
+  if (err instanceof APIConnectionTimeoutError) return providerTimeout(id);
+  if (err instanceof APIUserAbortError || signal.aborted) return providerFailure(id, 'aborted');
   if (err instanceof APIError) {
+    // The SDK wraps our fetch's own ApiError (a refused redirect) as a connection error.
+    if (err.cause instanceof ApiError) return err.cause;
     const retryAfter = err.headers instanceof Headers ? parseRetryAfter(err.headers.get('retry-after')) : undefined;
-    return providerFailure('openai', err.status === undefined ? 'connection' : 'status', err.status, retryAfter);
+    return providerFailure(id, err.status === undefined ? 'connection' : 'status', err.status, retryAfter);
   }
-  return providerFailure('openai', err instanceof SyntaxError ? 'malformed-response' : 'unexpected');
+  return providerFailure(id, err instanceof SyntaxError ? 'malformed-response' : 'unexpected');
 }
 
 function params(request: ChatRequest) {
@@ -80,60 +83,83 @@ function params(request: ChatRequest) {
     messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
     ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
     ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
+    ...(request.topP !== undefined ? { top_p: request.topP } : {}),
+    ...(request.stop !== undefined ? { stop: request.stop } : {}),
   };
 }
 
-export const openaiProvider: Provider = {
-  id: 'openai',
-  defaultModel: (config) => config.OPENAI_MODEL,
-  isConfigured: (config) => config.OPENAI_API_KEY !== undefined,
-
-  async complete(request: ChatRequest, ctx: ProviderContext): Promise<ChatResult> {
-    let raw: unknown;
-    try {
-      raw = await client(ctx.config).chat.completions.create({ ...params(request), stream: false }, { signal: ctx.signal });
-    } catch (err) {
-      throw mapError(err, ctx.signal);
+export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Provider {
+  const clients = new WeakMap<Config, OpenAI>();
+  const client = (config: Config): OpenAI => {
+    let c = clients.get(config);
+    if (!c) {
+      c = new OpenAI({
+        apiKey: spec.apiKey(config) ?? 'none',
+        baseURL: spec.baseUrl(config) ?? null,
+        timeout: config.PROVIDER_TIMEOUT_MS,
+        maxRetries: 0,
+        fetch: upstreamFetch(spec.id),
+      });
+      clients.set(config, c);
     }
-    const parsed = CompletionSchema.safeParse(raw);
-    if (!parsed.success) throw providerFailure('openai', 'malformed-response');
-    const choice = parsed.data.choices[0];
-    const text = choice?.message.content ?? '';
-    return {
-      text,
-      model: parsed.data.model,
-      finishReason: finishReason(choice?.finish_reason),
-      usage: usageOf(parsed.data.usage, request, text),
-    };
-  },
+    return c;
+  };
+  return {
+    id: spec.id,
+    defaultModel: spec.defaultModel,
+    isConfigured: (config) =>
+      spec.baseUrl(config) !== undefined && (!spec.keyRequired || spec.apiKey(config) !== undefined),
 
-  async *stream(request: ChatRequest, ctx: ProviderContext): AsyncIterable<StreamEvent> {
-    let text = '';
-    let model = request.model;
-    let reason: FinishReason = 'stop';
-    let usage: z.infer<typeof UsageSchema> | null | undefined;
-    try {
-      const stream = await client(ctx.config).chat.completions.create(
-        { ...params(request), stream: true, stream_options: { include_usage: true } },
-        { signal: ctx.signal },
-      );
-      for await (const chunk of stream) {
-        const parsed = ChunkSchema.safeParse(chunk);
-        if (!parsed.success) throw providerFailure('openai', 'malformed-chunk');
-        if (parsed.data.model) model = parsed.data.model;
-        if (parsed.data.usage) usage = parsed.data.usage;
-        for (const choice of parsed.data.choices) {
-          const delta = choice.delta?.content;
-          if (delta) {
-            text += delta;
-            yield { type: 'delta', text: delta };
-          }
-          if (choice.finish_reason) reason = finishReason(choice.finish_reason);
-        }
+    async complete(request: ChatRequest, ctx: ProviderContext): Promise<ChatResult> {
+      let raw: unknown;
+      try {
+        raw = await client(ctx.config).chat.completions.create(
+          { ...params(request), stream: false },
+          { signal: ctx.signal },
+        );
+      } catch (err) {
+        throw mapError(spec.id, err, ctx.signal);
       }
-    } catch (err) {
-      throw mapError(err, ctx.signal);
-    }
-    yield { type: 'done', model, finishReason: reason, usage: usageOf(usage, request, text) };
-  },
-};
+      const parsed = CompletionSchema.safeParse(raw);
+      if (!parsed.success) throw providerFailure(spec.id, 'malformed-response');
+      const choice = parsed.data.choices[0];
+      const text = choice?.message.content ?? '';
+      return {
+        text,
+        model: parsed.data.model,
+        finishReason: finishReason(choice?.finish_reason),
+        usage: usageOf(parsed.data.usage, request, text),
+      };
+    },
+
+    async *stream(request: ChatRequest, ctx: ProviderContext): AsyncIterable<StreamEvent> {
+      let text = '';
+      let model = request.model;
+      let reason: FinishReason = 'stop';
+      let usage: z.infer<typeof UsageSchema> | null | undefined;
+      try {
+        const stream = await client(ctx.config).chat.completions.create(
+          { ...params(request), stream: true, stream_options: { include_usage: true } },
+          { signal: ctx.signal },
+        );
+        for await (const chunk of stream) {
+          const parsed = ChunkSchema.safeParse(chunk);
+          if (!parsed.success) throw providerFailure(spec.id, 'malformed-chunk');
+          if (parsed.data.model) model = parsed.data.model;
+          if (parsed.data.usage) usage = parsed.data.usage;
+          for (const choice of parsed.data.choices) {
+            const delta = choice.delta?.content;
+            if (delta) {
+              text += delta;
+              yield { type: 'delta', text: delta };
+            }
+            if (choice.finish_reason) reason = finishReason(choice.finish_reason);
+          }
+        }
+      } catch (err) {
+        throw mapError(spec.id, err, ctx.signal);
+      }
+      yield { type: 'done', model, finishReason: reason, usage: usageOf(usage, request, text) };
+    },
+  };
+}

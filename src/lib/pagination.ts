@@ -1,0 +1,82 @@
+import { z } from '@hono/zod-openapi';
+import { ApiError } from './errors';
+
+// API.md: limit (default 50, max 100) and one of offset, page (1-based) or an opaque cursor.
+export const PaginationQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+  offset: z.coerce.number().int().min(0).optional(),
+  page: z.coerce.number().int().min(1).optional(),
+  cursor: z.string().max(200).optional(),
+});
+
+export type PaginationQuery = z.infer<typeof PaginationQuery>;
+
+export const PaginationSchema = z
+  .object({
+    total: z.number().int(),
+    limit: z.number().int(),
+    offset: z.number().int(),
+    page: z.number().int(),
+    pages: z.number().int(),
+    has_next: z.boolean(),
+    has_prev: z.boolean(),
+    next_cursor: z.string().nullable(),
+    prev_cursor: z.string().nullable(),
+  })
+  .openapi('Pagination');
+
+export type Pagination = z.infer<typeof PaginationSchema>;
+
+function encodeCursor(offset: number): string {
+  return btoa(JSON.stringify({ o: offset }))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+}
+
+function decodeCursor(cursor: string): number {
+  try {
+    const parsed: unknown = JSON.parse(atob(cursor.replace(/-/g, '+').replace(/_/g, '/')));
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      'o' in parsed &&
+      Number.isInteger(parsed.o) &&
+      Number(parsed.o) >= 0
+    ) {
+      return Number(parsed.o);
+    }
+  } catch {
+    // fall through
+  }
+  throw new ApiError('VALIDATION_ERROR', undefined, { details: [{ field: 'cursor', message: 'Invalid cursor' }] });
+}
+
+export function window(q: PaginationQuery): { limit: number; offset: number } {
+  const given = [q.offset, q.page, q.cursor].filter((v) => v !== undefined).length;
+  if (given > 1) {
+    throw new ApiError('VALIDATION_ERROR', undefined, {
+      details: [{ field: 'offset', message: 'Use only one of offset, page or cursor' }],
+    });
+  }
+  const limit = q.limit ?? 50;
+  const offset =
+    q.cursor !== undefined ? decodeCursor(q.cursor) : q.page !== undefined ? (q.page - 1) * limit : (q.offset ?? 0);
+  return { limit, offset };
+}
+
+export function paginate(total: number, limit: number, offset: number): Pagination {
+  const hasNext = offset + limit < total;
+  const hasPrev = offset > 0;
+  return {
+    total,
+    limit,
+    offset,
+    page: Math.floor(offset / limit) + 1,
+    pages: Math.max(1, Math.ceil(total / limit)),
+    has_next: hasNext,
+    has_prev: hasPrev,
+    next_cursor: hasNext ? encodeCursor(offset + limit) : null,
+    prev_cursor: hasPrev ? encodeCursor(Math.max(0, offset - limit)) : null,
+  };
+}

@@ -1,0 +1,97 @@
+import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { pipelineDeps } from '../dialects/context';
+import {
+  PlatformChatRequest,
+  PlatformChatResponse,
+  platformMessages,
+  platformStreamEncoder,
+} from '../dialects/platform';
+import { baseCall, CACHE_HEADERS, streamResponse } from '../dialects/respond';
+import { usageBody } from '../dialects/shared';
+import type { AppEnv } from '../env';
+import { cacheKey } from '../gateway/cache-key';
+import { type ChatCall, runChat } from '../gateway/pipeline';
+import { createRouter, errorResponses } from '../lib/router';
+import { isoNow } from '../lib/time';
+import { anonymousAllowed } from '../middleware/anonymous';
+import { upstreamGuard } from '../middleware/upstream-guard';
+
+// Seed 002's chat completion and SSE stream, mounted at /api/v1.
+export const chatRoutes = createRouter();
+for (const path of ['/chat/completion', '/chat/stream']) {
+  chatRoutes.use(path, anonymousAllowed, upstreamGuard);
+}
+
+const SSE = { 'text/event-stream': { schema: { type: 'string' as const } } };
+
+function toCall(c: Context<AppEnv>, body: PlatformChatRequest, dialect: string) {
+  return {
+    ...baseCall(c, dialect),
+    model: body.model,
+    fallbacks: body.fallbacks,
+    messages: platformMessages(body),
+    temperature: body.temperature,
+    maxTokens: body.max_tokens,
+    text: body.message,
+  } satisfies ChatCall & { abort: AbortController };
+}
+
+const completion = createRoute({
+  method: 'post',
+  path: '/chat/completion',
+  tags: ['chat'],
+  summary: 'Chat completion (seed 002); with "stream": true it answers as /chat/stream does',
+  request: { body: { required: true, content: { 'application/json': { schema: PlatformChatRequest } } } },
+  responses: {
+    200: { description: 'The answer', content: { 'application/json': { schema: PlatformChatResponse }, ...SSE } },
+    ...errorResponses(400, 401, 413, 502, 503, 504),
+  },
+});
+
+chatRoutes.openapi(completion, async (c) => {
+  const body = c.req.valid('json');
+  const call = toCall(c, body, body.stream ? 'chat-stream' : 'chat-completion');
+  if (body.stream) return streamResponse(c, call, platformStreamEncoder(c.var.requestId));
+  const outcome = await runChat(pipelineDeps(c), call);
+  const key = await cacheKey({
+    tenant: 'anonymous',
+    provider: outcome.target.provider.id,
+    model: outcome.target.model,
+    messages: call.messages,
+    temperature: call.temperature,
+    maxTokens: call.maxTokens,
+  });
+  return c.json(
+    {
+      response: outcome.result.text,
+      model: outcome.result.model || outcome.target.model,
+      provider: outcome.target.provider.id,
+      request_id: c.var.requestId,
+      timestamp: isoNow(),
+      cached: false,
+      cache_key: key,
+      similarity_score: null,
+      finish_reason: outcome.result.finishReason,
+      usage: usageBody(outcome.result.usage),
+    },
+    200,
+    CACHE_HEADERS,
+  );
+});
+
+const stream = createRoute({
+  method: 'post',
+  path: '/chat/stream',
+  tags: ['chat'],
+  summary: 'Streaming chat (seed 002): SSE frames {"chunk","index"} then {"finished": true, "usage"}',
+  request: { body: { required: true, content: { 'application/json': { schema: PlatformChatRequest } } } },
+  responses: {
+    200: { description: 'Server-sent events', content: SSE },
+    ...errorResponses(400, 401, 413, 502, 503, 504),
+  },
+});
+
+chatRoutes.openapi(stream, (c) =>
+  streamResponse(c, toCall(c, c.req.valid('json'), 'chat-stream'), platformStreamEncoder(c.var.requestId)),
+);
