@@ -9,7 +9,11 @@ import { bodySize } from './middleware/body-size';
 import { cors } from './middleware/cors';
 import { requestContext, stampResponse } from './middleware/request-context';
 import { gzipWhenAsked, noStore } from './middleware/response-headers';
+import { assertEveryRouteDeclaresAccess } from './auth/route-access';
 import { aisuiteRoutes } from './routes/aisuite';
+import { apiKeyRoutes } from './routes/api-keys';
+import { authRoutes } from './routes/auth';
+import { organizationRoutes } from './routes/organizations';
 import { anthropicRoutes } from './routes/anthropic';
 import { chatRoutes } from './routes/chat';
 import { docsRoutes } from './routes/docs';
@@ -50,6 +54,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use('*', bodySize);
 
   app.route('/', healthRoutes);
+  app.route('/api/v1', authRoutes);
+  app.route('/api/v1', apiKeyRoutes);
+  app.route('/api/v1', organizationRoutes);
   app.route('/api/v1', requestsRoutes);
   // /chat/completion and /chat/stream (seed 002) are registered before seed 004's /chat/{chat_id}.
   app.route('/api/v1', chatRoutes);
@@ -72,5 +79,6 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   app.onError(onError);
   app.notFound(notFound);
+  assertEveryRouteDeclaresAccess(app);
   return app;
 }

@@ -20,6 +20,8 @@ export const users = sqliteTable('users', {
   passwordHash: text('password_hash'),
   externalProvider: text('external_provider'),
   externalSubject: text('external_subject'),
+  // The organization a session starts in (the personal one at registration).
+  defaultOrganizationId: text('default_organization_id'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -33,6 +35,8 @@ export const organizations = sqliteTable('organizations', {
   subscriptionTier: text('subscription_tier', { enum: SUBSCRIPTION_TIERS }).notNull().default('free'),
   apiQuotaLimit: integer('api_quota_limit').notNull().default(1000),
   apiQuotaUsed: integer('api_quota_used').notNull().default(0),
+  // The calendar month (YYYY-MM, UTC) that api_quota_used counts; a new month starts from zero.
+  quotaPeriod: text('quota_period').notNull().default(''),
   settings: text('settings', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default({}),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
@@ -94,3 +98,85 @@ export const requests = sqliteTable(
 
 export type RequestRow = typeof requests.$inferSelect;
 export type NewRequestRow = typeof requests.$inferInsert;
+
+// A login: refresh tokens rotate inside it; revoking it ends every token it issued at once.
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    expiresAt: text('expires_at').notNull(),
+    revokedAt: text('revoked_at'),
+    revokedReason: text('revoked_reason'),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId)],
+);
+
+// Opaque refresh tokens, stored as SHA-256 hashes. A used token presented again means it leaked:
+// the whole session is revoked.
+export const refreshTokens = sqliteTable(
+  'refresh_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    expiresAt: text('expires_at').notNull(),
+    usedAt: text('used_at'),
+  },
+  (t) => [index('refresh_tokens_session_idx').on(t.sessionId)],
+);
+
+export const apiKeys = sqliteTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    prefix: text('prefix').notNull(),
+    keyHash: text('key_hash').notNull().unique(),
+    role: text('role', { enum: ROLES }).notNull(),
+    createdAt: createdAt(),
+    expiresAt: text('expires_at'),
+    revokedAt: text('revoked_at'),
+    lastUsedAt: text('last_used_at'),
+  },
+  (t) => [index('api_keys_org_idx').on(t.organizationId)],
+);
+
+// OAuth state (with its PKCE verifier and nonce), consumed exactly once by the callback.
+export const oauthStates = sqliteTable('oauth_states', {
+  state: text('state').primaryKey(),
+  provider: text('provider').notNull(),
+  codeVerifier: text('code_verifier').notNull(),
+  nonce: text('nonce').notNull(),
+  expiresAt: text('expires_at').notNull(),
+});
+
+// Short-lived one-time tokens handed from the OAuth callback to /auth/validate-token.
+export const loginTokens = sqliteTable('login_tokens', {
+  tokenHash: text('token_hash').primaryKey(),
+  sessionId: text('session_id')
+    .notNull()
+    .references(() => sessions.id, { onDelete: 'cascade' }),
+  expiresAt: text('expires_at').notNull(),
+});
+
+// Fixed-window counters for login attempts (per account and per IP).
+export const loginAttempts = sqliteTable('login_attempts', {
+  key: text('key').primaryKey(),
+  windowStart: integer('window_start').notNull(),
+  count: integer('count').notNull(),
+});

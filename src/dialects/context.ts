@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { getDb } from '../db/client';
 import type { AppEnv } from '../env';
+import { identify } from '../auth/identity';
 import type { PipelineDeps } from '../gateway/pipeline';
 
 export function pipelineDeps(c: Context<AppEnv>): PipelineDeps {
@@ -22,7 +23,16 @@ export function callAbort(c: Context<AppEnv>): AbortController {
   return controller;
 }
 
-// Who is calling; accounts arrive with the auth work, until then every caller is anonymous.
-export function caller(_c: Context<AppEnv>): { userId: string | null; organizationId: string | null; tenant: string } {
-  return { userId: null, organizationId: null, tenant: 'anonymous' };
+export interface AiCaller {
+  userId: string | null;
+  organizationId: string | null;
+  // Cache and similarity scopes: the organization, or the one anonymous scope.
+  tenant: string;
+}
+
+// protect(AI) has already decided the caller may be here; null identity means an anonymous caller.
+export async function aiCaller(c: Context<AppEnv>): Promise<AiCaller> {
+  const who = await identify(c);
+  if (!who) return { userId: null, organizationId: null, tenant: 'anonymous' };
+  return { userId: who.userId, organizationId: who.organizationId, tenant: `org:${who.organizationId}` };
 }

@@ -2,22 +2,30 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../env';
 import { type ChatCall, type GatewayStreamEvent, streamChat } from '../gateway/pipeline';
 import { sseResponse, type SseEncoder } from '../lib/sse';
-import { callAbort, caller, pipelineDeps } from './context';
+import { getDb } from '../db/client';
+import { consumeQuota } from '../db/organizations';
+import { ApiError } from '../lib/errors';
+import { aiCaller, callAbort, pipelineDeps } from './context';
 
-// Builds the dialect-neutral part of a call: who, which request, and the abort wiring.
-export function baseCall(
-  c: Context<AppEnv>,
-  dialect: string,
-): Pick<ChatCall, 'dialect' | 'requestId' | 'userId' | 'organizationId' | 'signal'> & {
+export type CallBase = Pick<ChatCall, 'dialect' | 'requestId' | 'userId' | 'organizationId' | 'signal'> & {
   abort: AbortController;
-} {
+  tenant: string;
+};
+
+// Admits an AI call: who is calling, their organization's monthly quota (one atomic check-and-count),
+// which request this is, and the abort wiring.
+export async function beginCall(c: Context<AppEnv>, dialect: string): Promise<CallBase> {
+  const who = await aiCaller(c);
+  if (who.organizationId !== null && !(await consumeQuota(getDb(c.env.DB), who.organizationId))) {
+    throw new ApiError('QUOTA_EXCEEDED', 'The organization has used its API quota for this month');
+  }
   const abort = callAbort(c);
-  const who = caller(c);
   return {
     dialect,
     requestId: c.var.requestId,
     userId: who.userId,
     organizationId: who.organizationId,
+    tenant: who.tenant,
     signal: abort.signal,
     abort,
   };
@@ -28,7 +36,7 @@ export const CACHE_HEADERS = { 'X-Cache-Status': 'BYPASS' } as const;
 
 export function streamResponse(
   c: Context<AppEnv>,
-  call: ChatCall & { abort: AbortController },
+  call: ChatCall & CallBase,
   encoder: SseEncoder<GatewayStreamEvent>,
 ): Promise<Response> {
   const config = c.var.config;

@@ -1,17 +1,16 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { pipelineDeps } from '../dialects/context';
 import { OpenAIChatResponse, openaiCompletionBody, openaiStreamEncoder } from '../dialects/openai';
-import { baseCall, CACHE_HEADERS, streamResponse } from '../dialects/respond';
+import { beginCall, CACHE_HEADERS, streamResponse } from '../dialects/respond';
 import { Fallbacks, MAX_MESSAGES, MaxTokens, ModelSpec, Temperature } from '../dialects/shared';
 import { runChat } from '../gateway/pipeline';
 import { createRouter, errorResponses } from '../lib/router';
-import { anonymousAllowed } from '../middleware/anonymous';
+import { AI, protect } from '../auth/access';
 import { upstreamGuard } from '../middleware/upstream-guard';
 
 // Seed 004's multi-provider chat (aisuite): `model` is "provider:model"; the answer is an OpenAI
 // chat.completion object, as aisuite returns.
 export const aisuiteRoutes = createRouter();
-aisuiteRoutes.use('/aisuite/chat', anonymousAllowed, upstreamGuard);
 
 const AisuiteChatRequest = z
   .object({
@@ -30,6 +29,7 @@ const AisuiteChatRequest = z
 const route = createRoute({
   method: 'post',
   path: '/aisuite/chat',
+  middleware: [protect(AI), upstreamGuard],
   tags: ['chat'],
   summary: 'Chat completion with any configured provider (seed 004)',
   request: { body: { required: true, content: { 'application/json': { schema: AisuiteChatRequest } } } },
@@ -49,7 +49,7 @@ aisuiteRoutes.openapi(route, async (c) => {
   const body = c.req.valid('json');
   const lastUser = [...body.messages].reverse().find((m) => m.role === 'user');
   const call = {
-    ...baseCall(c, 'aisuite'),
+    ...(await beginCall(c, 'aisuite')),
     model: body.model,
     fallbacks: body.fallbacks,
     messages: body.messages,

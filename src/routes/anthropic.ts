@@ -7,20 +7,20 @@ import {
   anthropicStreamEncoder,
 } from '../dialects/anthropic';
 import { pipelineDeps } from '../dialects/context';
-import { baseCall, CACHE_HEADERS, streamResponse } from '../dialects/respond';
+import { beginCall, CACHE_HEADERS, streamResponse } from '../dialects/respond';
 import { runChat } from '../gateway/pipeline';
 import { createRouter, errorResponses } from '../lib/router';
-import { anonymousAllowed } from '../middleware/anonymous';
+import { AI, protect } from '../auth/access';
 import { upstreamGuard } from '../middleware/upstream-guard';
 
 // The Anthropic-compatible surface: the official @anthropic-ai/sdk with baseURL = <host>.
 export const anthropicRoutes = createRouter();
-anthropicRoutes.use('/messages', anonymousAllowed, upstreamGuard);
 
 anthropicRoutes.openapi(
   createRoute({
     method: 'post',
     path: '/messages',
+    middleware: [protect(AI), upstreamGuard],
     tags: ['anthropic'],
     summary: 'Anthropic-compatible Messages API (stream and non-stream)',
     request: { body: { required: true, content: { 'application/json': { schema: AnthropicMessagesRequest } } } },
@@ -40,7 +40,7 @@ anthropicRoutes.openapi(
     const messages = anthropicMessages(body);
     const lastUser = [...messages].reverse().find((m) => m.role === 'user');
     const call = {
-      ...baseCall(c, 'anthropic'),
+      ...(await beginCall(c, 'anthropic')),
       model: body.model,
       fallbacks: body.fallbacks,
       messages,

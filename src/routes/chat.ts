@@ -7,39 +7,37 @@ import {
   platformMessages,
   platformStreamEncoder,
 } from '../dialects/platform';
-import { baseCall, CACHE_HEADERS, streamResponse } from '../dialects/respond';
+import { beginCall, CACHE_HEADERS, type CallBase, streamResponse } from '../dialects/respond';
 import { usageBody } from '../dialects/shared';
 import type { AppEnv } from '../env';
 import { cacheKey } from '../gateway/cache-key';
 import { type ChatCall, runChat } from '../gateway/pipeline';
 import { createRouter, errorResponses } from '../lib/router';
 import { isoNow } from '../lib/time';
-import { anonymousAllowed } from '../middleware/anonymous';
+import { AI, protect } from '../auth/access';
 import { upstreamGuard } from '../middleware/upstream-guard';
 
 // Seed 002's chat completion and SSE stream, mounted at /api/v1.
 export const chatRoutes = createRouter();
-for (const path of ['/chat/completion', '/chat/stream']) {
-  chatRoutes.use(path, anonymousAllowed, upstreamGuard);
-}
 
 const SSE = { 'text/event-stream': { schema: { type: 'string' as const } } };
 
-function toCall(c: Context<AppEnv>, body: PlatformChatRequest, dialect: string) {
+async function toCall(c: Context<AppEnv>, body: PlatformChatRequest, dialect: string) {
   return {
-    ...baseCall(c, dialect),
+    ...(await beginCall(c, dialect)),
     model: body.model,
     fallbacks: body.fallbacks,
     messages: platformMessages(body),
     temperature: body.temperature,
     maxTokens: body.max_tokens,
     text: body.message,
-  } satisfies ChatCall & { abort: AbortController };
+  } satisfies ChatCall & CallBase;
 }
 
 const completion = createRoute({
   method: 'post',
   path: '/chat/completion',
+  middleware: [protect(AI), upstreamGuard],
   tags: ['chat'],
   summary: 'Chat completion (seed 002); with "stream": true it answers as /chat/stream does',
   request: { body: { required: true, content: { 'application/json': { schema: PlatformChatRequest } } } },
@@ -51,11 +49,11 @@ const completion = createRoute({
 
 chatRoutes.openapi(completion, async (c) => {
   const body = c.req.valid('json');
-  const call = toCall(c, body, body.stream ? 'chat-stream' : 'chat-completion');
+  const call = await toCall(c, body, body.stream ? 'chat-stream' : 'chat-completion');
   if (body.stream) return streamResponse(c, call, platformStreamEncoder(c.var.requestId));
   const outcome = await runChat(pipelineDeps(c), call);
   const key = await cacheKey({
-    tenant: 'anonymous',
+    tenant: call.tenant,
     provider: outcome.target.provider.id,
     model: outcome.target.model,
     messages: call.messages,
@@ -83,6 +81,7 @@ chatRoutes.openapi(completion, async (c) => {
 const stream = createRoute({
   method: 'post',
   path: '/chat/stream',
+  middleware: [protect(AI), upstreamGuard],
   tags: ['chat'],
   summary: 'Streaming chat (seed 002): SSE frames {"chunk","index"} then {"finished": true, "usage"}',
   request: { body: { required: true, content: { 'application/json': { schema: PlatformChatRequest } } } },
@@ -92,6 +91,6 @@ const stream = createRoute({
   },
 });
 
-chatRoutes.openapi(stream, (c) =>
-  streamResponse(c, toCall(c, c.req.valid('json'), 'chat-stream'), platformStreamEncoder(c.var.requestId)),
+chatRoutes.openapi(stream, async (c) =>
+  streamResponse(c, await toCall(c, c.req.valid('json'), 'chat-stream'), platformStreamEncoder(c.var.requestId)),
 );

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { protect, PUBLIC } from '../auth/access';
 import type { AppEnv } from '../env';
 
 // The documentation pages load their scripts from this worker's own static assets (public/), so they
@@ -44,9 +45,9 @@ const REDOC = page(
   '<div id="redoc"></div>\n<script src="/vendor/redoc/redoc.standalone.js"></script>\n<script src="/docs-assets/redoc-init.js"></script>',
 );
 
-docsRoutes.get('/docs', (c) =>
+docsRoutes.get('/docs', protect(PUBLIC), (c) =>
   c.html(SWAGGER, 200, { 'Content-Security-Policy': DOCS_CSP, 'Cache-Control': 'no-cache' }),
 );
-docsRoutes.get('/redoc', (c) =>
+docsRoutes.get('/redoc', protect(PUBLIC), (c) =>
   c.html(REDOC, 200, { 'Content-Security-Policy': DOCS_CSP, 'Cache-Control': 'no-cache' }),
 );

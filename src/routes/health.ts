@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import pkg from '../../package.json';
 import type { AppEnv } from '../env';
+import { protect, PUBLIC } from '../auth/access';
 import { createRouter, errorResponses } from '../lib/router';
 import { isoNow } from '../lib/time';
 import { providersConfigured } from '../providers/registry';
@@ -68,6 +69,7 @@ for (const path of ['/health', '/internal/health'] as const) {
     createRoute({
       method: 'get',
       path,
+      middleware: [protect(PUBLIC)],
       tags: ['health'],
       summary: 'Service health with live checks of D1, KV and R2',
       responses: {

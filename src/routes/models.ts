@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import { CATALOGUE, type CatalogueEntry, findModel } from '../gateway/catalogue';
 import { ApiError } from '../lib/errors';
 import { PaginationQuery, PaginationSchema, paginate, window } from '../lib/pagination';
+import { AI_READ, protect } from '../auth/access';
 import { createRouter, errorResponses } from '../lib/router';
 import { getProvider } from '../providers/registry';
 
@@ -32,6 +33,7 @@ modelsRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/models',
+    middleware: [protect(AI_READ)],
     tags: ['models'],
     summary: 'List models (seed 002: a bare array)',
     responses: {
@@ -50,6 +52,7 @@ modelsRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/models/{model_id}',
+    middleware: [protect(AI_READ)],
     tags: ['models'],
     summary: 'One model',
     request: {
@@ -76,6 +79,7 @@ modelsRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/model',
+    middleware: [protect(AI_READ)],
     tags: ['models'],
     summary: 'List models with pagination (seed 004)',
     request: {

@@ -8,17 +8,16 @@ import {
   openaiStop,
   openaiStreamEncoder,
 } from '../dialects/openai';
-import { baseCall, CACHE_HEADERS, streamResponse } from '../dialects/respond';
+import { beginCall, CACHE_HEADERS, streamResponse } from '../dialects/respond';
 import { CATALOGUE, findModel } from '../gateway/catalogue';
 import { runChat } from '../gateway/pipeline';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses } from '../lib/router';
-import { anonymousAllowed } from '../middleware/anonymous';
+import { AI, AI_READ, protect } from '../auth/access';
 import { upstreamGuard } from '../middleware/upstream-guard';
 
 // The OpenAI-compatible surface: the official `openai` SDK with baseURL = <host>/v1.
 export const openaiRoutes = createRouter();
-openaiRoutes.use('/chat/completions', anonymousAllowed, upstreamGuard);
 
 const ModelObject = z
   .object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string() })
@@ -29,6 +28,7 @@ openaiRoutes.openapi(
   createRoute({
     method: 'post',
     path: '/chat/completions',
+    middleware: [protect(AI), upstreamGuard],
     tags: ['openai'],
     summary: 'OpenAI-compatible chat completions (stream and non-stream)',
     request: { body: { required: true, content: { 'application/json': { schema: OpenAIChatRequest } } } },
@@ -48,7 +48,7 @@ openaiRoutes.openapi(
     const messages = openaiMessages(body);
     const lastUser = [...messages].reverse().find((m) => m.role === 'user');
     const call = {
-      ...baseCall(c, 'openai'),
+      ...(await beginCall(c, 'openai')),
       model: body.model,
       fallbacks: body.fallbacks,
       messages,
@@ -70,6 +70,7 @@ openaiRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/models',
+    middleware: [protect(AI_READ)],
     tags: ['openai'],
     summary: 'OpenAI-compatible model list',
     responses: {
@@ -96,6 +97,7 @@ openaiRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/models/{model}',
+    middleware: [protect(AI_READ)],
     tags: ['openai'],
     summary: 'OpenAI-compatible model retrieval',
     request: {

@@ -3,17 +3,16 @@ import { getDb } from '../db/client';
 import { findRequest } from '../db/requests';
 import { REQUEST_STATUSES } from '../db/schema';
 import { pipelineDeps } from '../dialects/context';
-import { baseCall, CACHE_HEADERS } from '../dialects/respond';
+import { beginCall, CACHE_HEADERS } from '../dialects/respond';
 import { runChat } from '../gateway/pipeline';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses } from '../lib/router';
-import { anonymousAllowed } from '../middleware/anonymous';
+import { AI, AI_READ, protect } from '../auth/access';
+import { identify } from '../auth/identity';
 import { upstreamGuard } from '../middleware/upstream-guard';
 
 // Seed 000's request handler, mounted at /api/v1/requests.
 export const requestsRoutes = createRouter();
-requestsRoutes.use('/requests', anonymousAllowed, upstreamGuard);
-requestsRoutes.use('/requests/*', anonymousAllowed);
 
 const CreateRequestBody = z
   .object({
@@ -55,6 +54,7 @@ const RequestRecord = z
 const createRequest = createRoute({
   method: 'post',
   path: '/requests',
+  middleware: [protect(AI), upstreamGuard],
   tags: ['requests'],
   summary: 'Send text to the AI provider and store the request',
   request: { body: { required: true, content: { 'application/json': { schema: CreateRequestBody } } } },
@@ -75,7 +75,7 @@ requestsRoutes.openapi(createRequest, async (c) => {
   // Seed 000 answers with the stored row's id, so this dialect waits for the record.
   const outcome = await runChat(
     pipelineDeps(c),
-    { ...baseCall(c, 'requests'), messages: [{ role: 'user', content: text }], text },
+    { ...(await beginCall(c, 'requests')), messages: [{ role: 'user', content: text }], text },
     true,
   );
   return c.json({ response: outcome.result.text, id: outcome.recordId ?? 0 }, 201, CACHE_HEADERS);
@@ -84,6 +84,7 @@ requestsRoutes.openapi(createRequest, async (c) => {
 const getRequest = createRoute({
   method: 'get',
   path: '/requests/{id}',
+  middleware: [protect(AI_READ)],
   tags: ['requests'],
   summary: 'Get a stored request with its response',
   request: {
@@ -102,7 +103,10 @@ requestsRoutes.openapi(getRequest, async (c) => {
   // Ids are integers (seed 000); anything else cannot name a request, so it is simply not found.
   const id = /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : Number.NaN;
   const row = Number.isSafeInteger(id) ? await findRequest(getDb(c.env.DB), id) : undefined;
-  if (!row) throw new ApiError('RESOURCE_NOT_FOUND', 'Request not found');
+  // A request made with an account is private to it: anyone else is told it does not exist.
+  const who = await identify(c);
+  if (!row || (row.userId !== null && row.userId !== who?.userId))
+    throw new ApiError('RESOURCE_NOT_FOUND', 'Request not found');
   return c.json(
     {
       id: row.id,

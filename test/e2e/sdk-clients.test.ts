@@ -8,6 +8,21 @@ import { type DevServer, startDevServer } from './helpers/dev-server';
 
 let mock: MockUpstream;
 let server: DevServer;
+let apiKey = '';
+
+async function post(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
+  const res = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
+}
 
 beforeAll(async () => {
   mock = await startMockUpstream();
@@ -17,8 +32,17 @@ beforeAll(async () => {
       OPENAI_BASE_URL: `${mock.url}/v1`,
       ANTHROPIC_API_KEY: 'sk-ant-e2e-upstream-canary',
       ANTHROPIC_BASE_URL: mock.url,
+      // Accounts only: the SDKs authenticate with an Edgeway API key as their apiKey.
+      ALLOW_ANONYMOUS: 'false',
     },
   });
+  const account = await post('/api/v1/auth/register', { email: 'sdk@example.com', password: 'sdk-password-123' });
+  const created = await post(
+    '/api/v1/auth/api-keys',
+    { name: 'sdk' },
+    { authorization: `Bearer ${String(account.access_token)}` },
+  );
+  apiKey = String(created.key);
 });
 
 afterAll(async () => {
@@ -26,12 +50,15 @@ afterAll(async () => {
   await mock?.close();
 });
 
-const openai = () => new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'edgeway-client-key', maxRetries: 0 });
-const anthropic = () => new Anthropic({ baseURL: server.url, apiKey: 'edgeway-client-key', maxRetries: 0 });
+const openai = (key = apiKey) => new OpenAI({ baseURL: `${server.url}/v1`, apiKey: key, maxRetries: 0 });
+const anthropic = (key = apiKey) => new Anthropic({ baseURL: server.url, apiKey: key, maxRetries: 0 });
 
 describe('openai SDK', () => {
   it('chat.completions.create', async () => {
-    const res = await openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'sdk hello' }] });
+    const res = await openai().chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'sdk hello' }],
+    });
     expect(res.choices[0]?.message.content).toBe('Mock answer to: sdk hello');
     expect(res.usage?.total_tokens).toBeGreaterThan(0);
     // Edgeway used its own configured key upstream, never the client's.
@@ -60,6 +87,22 @@ describe('openai SDK', () => {
     const ids: string[] = [];
     for await (const m of openai().models.list()) ids.push(m.id);
     expect(ids).toEqual(expect.arrayContaining(['gpt-4o-mini', 'claude-3-5-haiku-latest', 'edgeway-local']));
+  });
+
+  it('is refused with a wrong key, as the SDK authentication error', async () => {
+    await expect(
+      openai('ew_not-a-real-key').chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+    ).rejects.toMatchObject({ status: 401, type: 'authentication_error' });
+    await expect(
+      anthropic('ew_not-a-real-key').messages.create({
+        model: 'claude-3-5-haiku-latest',
+        max_tokens: 10,
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+    ).rejects.toMatchObject({ status: 401 });
   });
 
   it('surfaces an Edgeway error as the SDK error type', async () => {

@@ -48,8 +48,8 @@ describe('OpenAPI document', () => {
             `${method} ${path} ${s}`,
           ).toBe(true);
         }
-        if (method === 'post')
-          expect(op.requestBody?.content['application/json']?.schema, `${method} ${path} body`).toBeDefined();
+        if (method === 'post' && op.requestBody)
+          expect(op.requestBody.content['application/json']?.schema, `${method} ${path} body`).toBeDefined();
       }
     }
     expect(Object.keys(doc.paths['/api/v1/requests']?.post?.responses ?? {})).toEqual(
