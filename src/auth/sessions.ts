@@ -2,6 +2,7 @@ import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
 import { memberships, refreshTokens, type Role, sessions } from '../db/schema';
+import { membershipRole } from '../db/users';
 import { ApiError } from '../lib/errors';
 import { isoIn, randomToken, sha256Hex } from './crypto';
 import { signAccessToken } from './jwt';
@@ -12,15 +13,6 @@ export interface IssuedTokens {
   refreshToken: string;
   expiresIn: number;
   refreshExpiresIn: number;
-}
-
-async function roleIn(db: Database, userId: string, organizationId: string): Promise<Role | undefined> {
-  const row = await db
-    .select({ role: memberships.role })
-    .from(memberships)
-    .where(and(eq(memberships.userId, userId), eq(memberships.organizationId, organizationId)))
-    .get();
-  return row?.role;
 }
 
 async function issue(
@@ -53,7 +45,7 @@ export async function createSession(
   userId: string,
   organizationId: string,
 ): Promise<IssuedTokens> {
-  const role = await roleIn(db, userId, organizationId);
+  const role = await membershipRole(db, userId, organizationId);
   if (!role) throw new ApiError('AUTHENTICATION_REQUIRED', 'No membership in the organization');
   const sessionId = crypto.randomUUID();
   await db
@@ -97,7 +89,7 @@ export async function rotateRefreshToken(db: Database, config: Config, refreshTo
     .where(and(eq(sessions.id, claimed.sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
     .get();
   if (!session) throw invalid();
-  const role = await roleIn(db, session.userId, session.organizationId);
+  const role = await membershipRole(db, session.userId, session.organizationId);
   if (!role) throw invalid();
   return issue(db, config, session.id, session.userId, session.organizationId, role);
 }

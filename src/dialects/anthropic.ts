@@ -3,7 +3,7 @@ import type { ChatOutcome, GatewayStreamEvent } from '../gateway/pipeline';
 import type { ApiError, ErrorCode } from '../lib/errors';
 import { sseData, type SseEncoder } from '../lib/sse';
 import type { ChatMessage, FinishReason } from '../providers/types';
-import { Fallbacks, MAX_MESSAGES, ModelSpec, Temperature } from './shared';
+import { Fallbacks, MAX_MESSAGES, messageWithDetails, ModelSpec, Temperature } from './shared';
 
 const TextBlock = z.object({ type: z.literal('text'), text: z.string() });
 const Content = z.union([z.string(), z.array(TextBlock).min(1)]);
@@ -95,9 +95,7 @@ const ERROR_TYPES: Partial<Record<ErrorCode, string>> = {
 
 // The shape @anthropic-ai/sdk parses: {"type": "error", "error": {"type", "message"}}.
 export function anthropicErrorBody(err: ApiError) {
-  const message = err.details?.length
-    ? `${err.message}: ${err.details.map((d) => `${d.field}: ${d.message}`).join('; ')}`
-    : err.message;
+  const message = messageWithDetails(err);
   return { type: 'error' as const, error: { type: ERROR_TYPES[err.code] ?? 'api_error', message } };
 }
 

@@ -3,7 +3,16 @@ import type { ChatOutcome, GatewayStreamEvent } from '../gateway/pipeline';
 import type { ApiError, ErrorCode } from '../lib/errors';
 import { sseData, type SseEncoder } from '../lib/sse';
 import type { ChatMessage, FinishReason } from '../providers/types';
-import { Fallbacks, MAX_MESSAGES, MaxTokens, ModelSpec, Temperature, unixSeconds, usageBody } from './shared';
+import {
+  Fallbacks,
+  MAX_MESSAGES,
+  MaxTokens,
+  messageWithDetails,
+  ModelSpec,
+  Temperature,
+  unixSeconds,
+  usageBody,
+} from './shared';
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string() });
 const Content = z.union([z.string(), z.array(TextPart)]);
@@ -112,9 +121,7 @@ export function openaiErrorBody(err: ApiError) {
   const param = err.details?.[0]?.field ?? null;
   return {
     error: {
-      message: err.details?.length
-        ? `${err.message}: ${err.details.map((d) => `${d.field}: ${d.message}`).join('; ')}`
-        : err.message,
+      message: messageWithDetails(err),
       type: ERROR_TYPES[err.code] ?? (err.status >= 500 ? 'api_error' : 'invalid_request_error'),
       code: err.code.toLowerCase(),
       param: param === 'body' ? null : param,

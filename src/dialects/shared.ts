@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import type { ApiError } from '../lib/errors';
 import type { Usage } from '../providers/types';
 
 export const MAX_MESSAGES = 500;
@@ -27,4 +28,11 @@ export const UsageSchema = z.object({
 
 export function unixSeconds(): number {
   return Math.floor(Date.now() / 1000);
+}
+
+// SDK error shapes have no `details`; fold them into the message so callers still see each field.
+export function messageWithDetails(err: ApiError): string {
+  return err.details?.length
+    ? `${err.message}: ${err.details.map((d) => `${d.field}: ${d.message}`).join('; ')}`
+    : err.message;
 }

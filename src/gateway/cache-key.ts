@@ -1,16 +1,10 @@
-import type { ChatMessage } from '../providers/types';
+import type { ChatRequest } from '../providers/types';
 
-export interface CacheKeyInput {
-  // The tenant: an organization id, or the anonymous scope. Keys never cross tenants.
+export type CacheKeyInput = Pick<ChatRequest, 'model' | 'messages' | 'temperature' | 'maxTokens' | 'topP' | 'stop'> & {
+  // The tenant: an organization, or the anonymous scope. Keys never cross tenants.
   tenant: string;
   provider: string;
-  model: string;
-  messages: ChatMessage[];
-  temperature?: number;
-  maxTokens?: number;
-  topP?: number;
-  stop?: string[];
-}
+};
 
 const hex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
 

@@ -1,22 +1,9 @@
-import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { waitForRequestRow } from '../helpers/db';
 import { call, expectEnvelope, mockRequests, openaiEnv, postJson } from '../helpers/http';
 import { dataFrames, parseSse } from '../helpers/sse';
 
 type Json = Record<string, unknown>;
-
-async function row(requestId: string) {
-  return env.DB.prepare('SELECT * FROM requests WHERE request_id = ?').bind(requestId).first<Json>();
-}
-
-async function waitForRow(requestId: string): Promise<Json> {
-  for (let i = 0; i < 50; i++) {
-    const r = await row(requestId);
-    if (r) return r;
-    await new Promise((res) => setTimeout(res, 20));
-  }
-  throw new Error(`no request row for ${requestId}`);
-}
 
 describe('seed 002: POST /api/v1/chat/completion', () => {
   it('answers in seed 002 shape from the local provider and records the call', async () => {
@@ -38,7 +25,7 @@ describe('seed 002: POST /api/v1/chat/completion', () => {
     expect(body.request_id).toBe(res.headers.get('x-request-id'));
     expect(body.cache_key).toMatch(/^ck_[0-9a-f]{64}$/);
     expect(body.usage).toMatchObject({ prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) });
-    const r = await waitForRow(String(body.request_id));
+    const r = await waitForRequestRow(String(body.request_id));
     expect(r).toMatchObject({
       dialect: 'chat-completion',
       provider: 'local',
@@ -54,7 +41,7 @@ describe('seed 002: POST /api/v1/chat/completion', () => {
       const res = await postJson('/api/v1/chat/completion', { message: nonce, model }, openaiEnv());
       const body = (await res.json()) as Json;
       expect(body).toMatchObject({ response: `Mock answer to: ${nonce}`, provider: 'openai', model: 'gpt-4o-mini' });
-      const r = await waitForRow(String(body.request_id));
+      const r = await waitForRequestRow(String(body.request_id));
       expect(r.cost_usd).toBeGreaterThan(0);
     }
   });
@@ -113,7 +100,7 @@ describe('seed 002: POST /api/v1/chat/stream', () => {
     const last = frames.at(-1) as Json;
     expect(last).toMatchObject({ finished: true, usage: { total_tokens: expect.any(Number) } });
     const requestId = res.headers.get('x-request-id') ?? '';
-    const r = await waitForRow(requestId);
+    const r = await waitForRequestRow(requestId);
     expect(r).toMatchObject({ dialect: 'chat-stream', status: 'completed', stream: 1 });
     expect(r.response).toBe(chunks.map((f) => f.chunk).join(''));
     expect(r.ttft_ms).not.toBeNull();

@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { waitForRequestRow } from '../helpers/db';
 import { postJson } from '../helpers/http';
 import { parseSse } from '../helpers/sse';
 
@@ -32,15 +33,6 @@ const vendors = [
 
 const settings = { RETRY_MAX_RETRIES: '0', PROVIDER_TIMEOUT_MS: '400', STREAM_HOLD_MS: '100', SSE_KEEPALIVE_MS: '200' };
 
-async function waitForRow(requestId: string): Promise<Json> {
-  for (let i = 0; i < 100; i++) {
-    const r = await env.DB.prepare('SELECT * FROM requests WHERE request_id = ?').bind(requestId).first<Json>();
-    if (r) return r;
-    await new Promise((res) => setTimeout(res, 20));
-  }
-  throw new Error(`no request row for ${requestId}`);
-}
-
 const noSecrets = (text: string) => {
   for (const s of ['canary', 'evil.example']) expect(text).not.toContain(s);
 };
@@ -66,7 +58,7 @@ describe.each(vendors)('$name faults through /v1/chat/completions', (vendor) => 
     expect(res.status, text).toBe(status);
     expect((JSON.parse(text) as { error: Json }).error.code).toBe(code);
     noSecrets(text);
-    const row = await waitForRow(res.headers.get('x-request-id') ?? '');
+    const row = await waitForRequestRow(res.headers.get('x-request-id') ?? '');
     expect(row).toMatchObject({
       status: 'failed',
       error_code: code.toUpperCase(),
@@ -90,7 +82,7 @@ describe.each(vendors)('$name faults through /v1/chat/completions', (vendor) => 
     const frames = parseSse(text);
     expect(frames.some((f) => f.comment === 'keep-alive')).toBe(true);
     expect(frames.at(-1)?.data).toBe('[DONE]');
-    const row = await waitForRow(res.headers.get('x-request-id') ?? '');
+    const row = await waitForRequestRow(res.headers.get('x-request-id') ?? '');
     expect(row).toMatchObject({ status: 'completed', provider: vendor.name, stream: 1 });
     expect(Number(row.ttft_ms)).toBeGreaterThanOrEqual(1000);
   });
@@ -110,7 +102,7 @@ describe.each(vendors)('$name faults through /v1/chat/completions', (vendor) => 
     noSecrets(text);
     const last = parseSse(text).at(-1);
     expect(JSON.parse(last?.data ?? '{}')).toMatchObject({ error: { code: 'provider_error' } });
-    const row = await waitForRow(res.headers.get('x-request-id') ?? '');
+    const row = await waitForRequestRow(res.headers.get('x-request-id') ?? '');
     expect(row).toMatchObject({ status: 'failed', error_code: 'PROVIDER_ERROR', provider: vendor.name, stream: 1 });
     expect(String(row.response)).toContain('Mock');
   });

@@ -1,20 +1,12 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { waitForRequestRow } from '../helpers/db';
 import { expectEnvelope, mockRequests, openaiEnv, postJson } from '../helpers/http';
 import { dataFrames, parseSse } from '../helpers/sse';
 
 type Json = Record<string, unknown>;
 const user = (content: string) => [{ role: 'user', content }];
 const fast = (extra: Record<string, string> = {}) => openaiEnv({ RETRY_BASE_DELAY_MS: '5', ...extra });
-
-async function waitForRow(requestId: string): Promise<Json> {
-  for (let i = 0; i < 100; i++) {
-    const r = await env.DB.prepare('SELECT * FROM requests WHERE request_id = ?').bind(requestId).first<Json>();
-    if (r) return r;
-    await new Promise((res) => setTimeout(res, 20));
-  }
-  throw new Error(`no request row for ${requestId}`);
-}
 
 async function poll<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 3000): Promise<T> {
   const until = Date.now() + ms;
@@ -35,7 +27,7 @@ describe('retries', () => {
     );
     expect(res.status).toBe(200);
     expect(await mockRequests(nonce)).toHaveLength(3);
-    const row = await waitForRow(res.headers.get('x-request-id') ?? '');
+    const row = await waitForRequestRow(res.headers.get('x-request-id') ?? '');
     expect(row).toMatchObject({ status: 'completed', attempts: 3, provider: 'openai' });
   });
 
@@ -87,7 +79,7 @@ describe('fallbacks', () => {
     const body = (await res.json()) as Json;
     expect(body).toMatchObject({ provider: 'local', model: 'edgeway-local' });
     expect(await mockRequests(nonce)).toHaveLength(2);
-    expect(await waitForRow(String(body.request_id))).toMatchObject({
+    expect(await waitForRequestRow(String(body.request_id))).toMatchObject({
       provider: 'local',
       attempts: 3,
       status: 'completed',
@@ -175,7 +167,7 @@ describe('streams', () => {
       expect(data).toMatchObject({ finished: true, error: { code: 'PROVIDER_ERROR', status_code: 502 } });
     }
     expect(frames.some((f) => (f.data ?? '').includes('Mock'))).toBe(true);
-    const row = await waitForRow(res.headers.get('x-request-id') ?? '');
+    const row = await waitForRequestRow(res.headers.get('x-request-id') ?? '');
     expect(row).toMatchObject({ provider: 'openai', status: 'failed', error_code: 'PROVIDER_ERROR', stream: 1 });
   });
 
@@ -220,7 +212,7 @@ describe('streams', () => {
       (r) => r[0]?.aborted === true,
     );
     expect(seen[0]?.aborted).toBe(true);
-    const row = await waitForRow(res.headers.get('x-request-id') ?? '');
+    const row = await waitForRequestRow(res.headers.get('x-request-id') ?? '');
     expect(row.status).toBe('cancelled');
   });
 });
