@@ -19,6 +19,14 @@ export default defineConfig(async () => {
                   ENVIRONMENT: 'test',
                   TEST_MIGRATIONS: migrations,
                   MOCK_UPSTREAM_URL: inject('mockUpstreamUrl'),
+                  // Generous limits for the suite, whose files fire many requests from one client or
+                  // organization; test/integration/rate-limit.test.ts overrides them with the real ones.
+                  RATE_LIMIT_PER_MINUTE: '100000',
+                  RATE_LIMIT_BURST: '100000',
+                  TIER_LIMIT_FREE: '100000',
+                  TIER_LIMIT_PRO: '100000',
+                  TIER_LIMIT_ENTERPRISE: '100000',
+                  WS_CONNECTIONS_PER_MINUTE: '100000',
                 },
               },
             })),

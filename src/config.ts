@@ -119,7 +119,22 @@ const ConfigSchema = z
     SSE_KEEPALIVE_MS: int(15_000, 10, 300_000),
     STREAM_HOLD_MS: int(1_000, 0, 60_000),
     CACHE_TTL_SECONDS: int(3_600, 60, 30 * 86_400),
+    // Per client (API key, else user, else IP): a token bucket of RATE_LIMIT_BURST refilled at
+    // RATE_LIMIT_PER_MINUTE (seed 002: 100/min, burst 20). Per organization per hour by tier (seed 003).
+    RATE_LIMIT_ENABLED: bool(true),
+    RATE_LIMIT_PER_MINUTE: int(100, 1, 1_000_000),
+    RATE_LIMIT_BURST: int(20, 1, 1_000_000),
+    TIER_LIMIT_FREE: int(100, 1, 100_000_000),
+    TIER_LIMIT_PRO: int(1_000, 1, 100_000_000),
+    TIER_LIMIT_ENTERPRISE: int(10_000, 1, 100_000_000),
+    WS_CONNECTIONS_PER_MINUTE: int(5, 1, 100_000),
     SEMANTIC_CACHE_THRESHOLD: num(0.92, 0, 1),
+    SEMANTIC_CACHE_ENABLED: bool(true),
+    // Above this temperature answers are meant to vary, so a similar prompt is not answered from cache.
+    SEMANTIC_CACHE_MAX_TEMPERATURE: num(1, 0, 2),
+    CACHE_ENABLED: bool(true),
+    // Per tenant; least recently used answers are evicted beyond it.
+    CACHE_MAX_BYTES: int(10 * 1_048_576, 1_024, 1_073_741_824),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.ENVIRONMENT === 'production' && (cfg.JWT_SECRET_KEY === undefined || cfg.JWT_SECRET_KEY.length < 32)) {

@@ -15,7 +15,8 @@ export interface IssuedTokens {
   refreshExpiresIn: number;
 }
 
-async function issue(
+// Mints an access token and a new refresh token inside an existing session.
+export async function issue(
   db: Database,
   config: Config,
   sessionId: string,

@@ -86,6 +86,7 @@ export const requests = sqliteTable(
     costUsd: real('cost_usd').notNull().default(0),
     stream: integer('stream', { mode: 'boolean' }).notNull().default(false),
     attempts: integer('attempts').notNull().default(1),
+    cacheStatus: text('cache_status'),
     requestId: text('request_id'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

@@ -6,6 +6,7 @@ import type { PipelineDeps } from '../gateway/pipeline';
 
 export function pipelineDeps(c: Context<AppEnv>): PipelineDeps {
   return {
+    env: c.env,
     config: c.var.config,
     db: getDb(c.env.DB),
     log: c.var.log,

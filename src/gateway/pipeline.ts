@@ -1,16 +1,19 @@
 import type { Config } from '../config';
 import type { Database } from '../db/client';
-import { insertRequest } from '../db/requests';
-import type { RequestStatus } from '../db/schema';
 import { ApiError } from '../lib/errors';
 import type { Logger } from '../lib/log';
-import { isUpstreamFailure } from '../providers/errors';
 import type { ChatMessage, ChatResult, FinishReason, Usage } from '../providers/types';
-import { costUsd } from './catalogue';
+import { type CacheDeps, type CacheLookup, type CachePolicy, lookup, promptOf, store } from './cache';
+import { findModel } from './catalogue';
+import { joinStream, shareCall } from './flight';
+import { logFailure, recordCall, type Settled } from './record';
 import { parseTarget, requireConfigured, type Target } from './resolve';
 import { attemptsOf, routeComplete, routeStream, type RoutedEvent } from './router';
+import { getProvider } from '../providers/registry';
+import { PROVIDER_IDS, type ProviderId } from '../providers/types';
 
 export interface PipelineDeps {
+  env: Env;
   config: Config;
   db: Database;
   log: Logger;
@@ -22,6 +25,9 @@ export interface ChatCall {
   requestId: string;
   userId: string | null;
   organizationId: string | null;
+  // Cache scope: the organization, or the anonymous scope; answers never cross it.
+  tenant: string;
+  cachePolicy: CachePolicy;
   model?: string;
   fallbacks?: string[];
   messages: ChatMessage[];
@@ -40,6 +46,7 @@ export interface ChatOutcome {
   attempts: number;
   latencyMs: number;
   recordId: number | undefined;
+  cache: CacheLookup;
 }
 
 // Primary first, then the request's fallbacks (or the configured ones). An unknown model anywhere
@@ -54,94 +61,107 @@ export function planTargets(call: Pick<ChatCall, 'model' | 'fallbacks'>, config:
   return [primary, ...fallbacks];
 }
 
-interface Settled {
-  status: RequestStatus;
-  target: Target;
-  attempts: number;
-  latencyMs: number;
-  ttftMs: number | null;
-  stream: boolean;
-  response: string | null;
-  usage: Usage | null;
-  errorCode: string | null;
+const cacheDeps = (deps: PipelineDeps, call: ChatCall): CacheDeps => ({
+  env: deps.env,
+  config: deps.config,
+  tenant: call.tenant,
+  waitUntil: deps.waitUntil,
+});
+
+function record(deps: PipelineDeps, call: ChatCall, settled: Settled, awaitIt: boolean): Promise<number | undefined> {
+  const written = recordCall(deps.db, call, settled);
+  if (awaitIt) return written;
+  deps.waitUntil(written.catch((e: unknown) => deps.log.error('recording failed', { error: String(e) })));
+  return Promise.resolve(undefined);
 }
 
-function record(deps: PipelineDeps, call: ChatCall, s: Settled): Promise<number> {
-  const usage = s.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
-  return insertRequest(deps.db, {
-    dialect: call.dialect,
-    userId: call.userId,
-    organizationId: call.organizationId,
-    text: call.text,
-    response: s.response,
-    model: s.target.model,
-    provider: s.target.provider.id,
-    status: s.status,
-    errorCode: s.errorCode,
-    promptTokens: usage.promptTokens,
-    completionTokens: usage.completionTokens,
-    totalTokens: usage.totalTokens,
-    costUsd: costUsd(s.target.entry, usage.promptTokens, usage.completionTokens),
-    latencyMs: Math.round(s.latencyMs),
-    ttftMs: s.ttftMs === null ? null : Math.round(s.ttftMs),
-    stream: s.stream,
-    attempts: s.attempts,
-    requestId: call.requestId,
-  });
+// The target a cached answer came from, for recording and for the dialects.
+function cachedTarget(answer: { provider: string; model: string }, fallback: Target): Target {
+  const id = (PROVIDER_IDS as readonly string[]).includes(answer.provider)
+    ? (answer.provider as ProviderId)
+    : fallback.provider.id;
+  return { provider: getProvider(id), model: answer.model, entry: findModel(answer.model) };
 }
 
-function logFailure(deps: PipelineDeps, err: ApiError, target: Target): void {
-  const failure = isUpstreamFailure(err.cause) ? err.cause : undefined;
-  deps.log.warn('provider call failed', {
-    provider: failure?.provider ?? target.provider.id,
-    model: target.model,
-    code: err.code,
-    upstream_status: failure?.upstreamStatus,
-    reason: failure?.reason,
-  });
-}
-
-// Non-streaming: one routed call, recorded once. `awaitRecord` is for dialects that must return the
-// row id (seed 000); the others record in the background so the answer is not held up by D1.
+// Non-streaming: cache (exact, then semantic), then one routed call shared by identical concurrent
+// misses, recorded once per caller. `awaitRecord` is for dialects that return the row id (seed 000).
 export async function runChat(deps: PipelineDeps, call: ChatCall, awaitRecord = false): Promise<ChatOutcome> {
   const targets = planTargets(call, deps.config);
+  const primary = targets[0] as Target;
   const started = performance.now();
+  const cache = await lookup(cacheDeps(deps, call), primary, call, call.cachePolicy);
   const base = { stream: false, ttftMs: null } as const;
-  try {
-    const { result, target, attempts } = await routeComplete(targets, call, {
-      config: deps.config,
-      signal: call.signal,
-    });
+  if (cache.answer) {
+    const target = cachedTarget(cache.answer, primary);
+    const result: ChatResult = {
+      text: cache.answer.text,
+      model: cache.answer.model,
+      finishReason: cache.answer.finishReason,
+      usage: cache.answer.usage,
+    };
     const latencyMs = performance.now() - started;
-    const written = record(deps, call, {
+    const settled: Settled = {
       ...base,
       status: 'completed',
-      target: { ...target, model: result.model || target.model },
-      attempts,
+      target,
+      attempts: 0,
       latencyMs,
       response: result.text,
       usage: result.usage,
       errorCode: null,
-    });
-    if (!awaitRecord)
-      deps.waitUntil(written.catch((e: unknown) => deps.log.error('recording failed', { error: String(e) })));
-    return { result, target, attempts, latencyMs, recordId: awaitRecord ? await written : undefined };
+      cacheStatus: 'HIT',
+    };
+    return { result, target, attempts: 0, latencyMs, recordId: await record(deps, call, settled, awaitRecord), cache };
+  }
+  try {
+    // Only the leader stores; the flight stays joinable until the answer is readable from KV.
+    const route = async () => {
+      const routed = await routeComplete(targets, call, { config: deps.config, signal: call.signal });
+      const cached = call.cachePolicy.write
+        ? store(cacheDeps(deps, call), primary, call, cache, {
+            text: routed.result.text,
+            model: routed.result.model || routed.target.model,
+            provider: routed.target.provider.id,
+            finishReason: routed.result.finishReason,
+            usage: routed.result.usage,
+            prompt: promptOf(call),
+            createdAt: new Date().toISOString(),
+          })
+        : undefined;
+      return { value: routed, cached: cached ? cached.then(() => true) : Promise.resolve(false) };
+    };
+    const { value, leader } = call.cachePolicy.read
+      ? await shareCall(cache.kvKey, route)
+      : { value: (await route()).value, leader: true };
+    const { result, target, attempts } = value;
+    const latencyMs = performance.now() - started;
+    const settled: Settled = {
+      ...base,
+      status: 'completed',
+      target: { ...target, model: result.model || target.model },
+      attempts: leader ? attempts : 0,
+      latencyMs,
+      response: result.text,
+      usage: result.usage,
+      errorCode: null,
+      cacheStatus: cache.status,
+    };
+    return { result, target, attempts, latencyMs, recordId: await record(deps, call, settled, awaitRecord), cache };
   } catch (err) {
     const apiError = err instanceof ApiError ? err : new ApiError('INTERNAL_ERROR');
-    const target = targets[0] as Target;
-    logFailure(deps, apiError, target);
-    const written = record(deps, call, {
+    logFailure(deps.log, apiError, primary);
+    const settled: Settled = {
       ...base,
       status: call.signal.aborted ? 'cancelled' : 'failed',
-      target,
+      target: primary,
       attempts: attemptsOf(err),
       latencyMs: performance.now() - started,
       response: null,
       usage: null,
       errorCode: apiError.code,
-    });
-    if (awaitRecord) await written;
-    else deps.waitUntil(written.catch(() => undefined));
+      cacheStatus: cache.status,
+    };
+    await record(deps, call, settled, awaitRecord);
     throw apiError;
   }
 }
@@ -155,23 +175,89 @@ export interface StreamSummary {
   usage: Usage;
 }
 
-// Streaming: the routed events, passed through as they come, with the call recorded exactly once
-// when the stream settles — finished, failed, or abandoned by the client.
-export async function* streamChat(deps: PipelineDeps, call: ChatCall): AsyncGenerator<GatewayStreamEvent> {
+// A cached answer told again as a stream, word by word, in whatever dialect asked.
+async function* replay(answer: CacheLookup['answer'] & object, target: Target): AsyncGenerator<GatewayStreamEvent> {
+  yield { type: 'start', target, attempts: 0 };
+  const words = answer.text.split(/(?=\s)/);
+  for (const w of words) yield { type: 'delta', text: w };
+  yield { type: 'done', model: answer.model, finishReason: answer.finishReason, usage: answer.usage };
+}
+
+// The upstream side of a stream: routed events, and the answer stored in the cache when it completes.
+async function* upstream(
+  deps: PipelineDeps,
+  call: ChatCall,
+  targets: Target[],
+  cache: CacheLookup,
+  signal: AbortSignal,
+): AsyncGenerator<GatewayStreamEvent> {
+  let text = '';
+  let provider = (targets[0] as Target).provider.id;
+  let stored: Promise<void> = Promise.resolve();
+  for await (const event of routeStream(targets, call, { config: deps.config, signal })) {
+    if (event.type === 'start') provider = event.target.provider.id;
+    if (event.type === 'delta') text += event.text;
+    if (event.type === 'done' && call.cachePolicy.write) {
+      stored = store(cacheDeps(deps, call), targets[0] as Target, call, cache, {
+        text,
+        model: event.model,
+        provider,
+        finishReason: event.finishReason,
+        usage: event.usage,
+        prompt: promptOf(call),
+        createdAt: new Date().toISOString(),
+      });
+    }
+    yield event;
+  }
+  // Ending only once the answer is readable keeps the flight joinable until a late twin would hit.
+  await stored;
+}
+
+// Streaming: a cache hit replays; a miss joins (or starts) the one upstream stream for identical
+// requests in flight. Each caller's stream is recorded once, when it settles — finished, failed,
+// or abandoned by its client. The cache verdict is known before the first event, for the headers.
+export async function openStream(
+  deps: PipelineDeps,
+  call: ChatCall,
+): Promise<{ cache: CacheLookup; events: AsyncGenerator<GatewayStreamEvent> }> {
   const targets = planTargets(call, deps.config);
   const started = performance.now();
-  let target = targets[0] as Target;
+  const cache = await lookup(cacheDeps(deps, call), targets[0] as Target, call, call.cachePolicy);
+  let source: AsyncGenerator<GatewayStreamEvent>;
+  let leader = true;
+  if (cache.answer) {
+    source = replay(cache.answer, cachedTarget(cache.answer, targets[0] as Target));
+  } else if (call.cachePolicy.read) {
+    const joined = joinStream(cache.kvKey, call.signal, call.cachePolicy.write, (signal) =>
+      upstream(deps, call, targets, cache, signal),
+    );
+    source = joined.events;
+    leader = joined.leader;
+  } else {
+    source = upstream(deps, call, targets, cache, call.signal);
+  }
+  return { cache, events: tracked(deps, call, source, { target: targets[0] as Target, started, leader, cache }) };
+}
+
+async function* tracked(
+  deps: PipelineDeps,
+  call: ChatCall,
+  source: AsyncGenerator<GatewayStreamEvent>,
+  ctx: { target: Target; started: number; leader: boolean; cache: CacheLookup },
+): AsyncGenerator<GatewayStreamEvent> {
+  let target = ctx.target;
   let attempts = 1;
   let ttftMs: number | null = null;
   let text = '';
-  let settled: Omit<Settled, 'target' | 'attempts' | 'latencyMs' | 'ttftMs' | 'stream'> | undefined;
+  let settled: Pick<Settled, 'status' | 'response' | 'usage' | 'errorCode'> | undefined;
   try {
-    for await (const event of routeStream(targets, call, { config: deps.config, signal: call.signal })) {
+    for await (const event of source) {
       if (event.type === 'start') {
         target = event.target;
-        attempts = event.attempts;
+        attempts = ctx.leader ? event.attempts : 0;
       } else if (event.type === 'delta') {
-        ttftMs ??= performance.now() - started;
+        ttftMs ??= performance.now() - ctx.started;
         text += event.text;
       } else {
         target = { ...target, model: event.model || target.model };
@@ -182,7 +268,7 @@ export async function* streamChat(deps: PipelineDeps, call: ChatCall): AsyncGene
   } catch (err) {
     const apiError = err instanceof ApiError ? err : new ApiError('INTERNAL_ERROR');
     attempts = Math.max(attempts, attemptsOf(err));
-    logFailure(deps, apiError, target);
+    logFailure(deps.log, apiError, target);
     settled = {
       status: call.signal.aborted ? 'cancelled' : 'failed',
       response: text || null,
@@ -192,14 +278,15 @@ export async function* streamChat(deps: PipelineDeps, call: ChatCall): AsyncGene
     throw apiError;
   } finally {
     settled ??= { status: 'cancelled', response: text || null, usage: null, errorCode: 'CLIENT_CLOSED' };
-    const written = record(deps, call, {
+    const full: Settled = {
       ...settled,
       target,
       attempts,
-      latencyMs: performance.now() - started,
+      latencyMs: performance.now() - ctx.started,
       ttftMs,
       stream: true,
-    });
-    deps.waitUntil(written.catch((e: unknown) => deps.log.error('recording failed', { error: String(e) })));
+      cacheStatus: ctx.cache.status,
+    };
+    void record(deps, call, full, false);
   }
 }

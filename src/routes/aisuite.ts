@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { pipelineDeps } from '../dialects/context';
 import { OpenAIChatResponse, openaiCompletionBody, openaiStreamEncoder } from '../dialects/openai';
-import { beginCall, CACHE_HEADERS, streamResponse } from '../dialects/respond';
+import { beginCall, cacheHeaders, streamResponse } from '../dialects/respond';
 import { Fallbacks, MAX_MESSAGES, MaxTokens, ModelSpec, Temperature } from '../dialects/shared';
 import { runChat } from '../gateway/pipeline';
 import { createRouter, errorResponses } from '../lib/router';
@@ -59,5 +59,5 @@ aisuiteRoutes.openapi(route, async (c) => {
   };
   if (body.stream) return streamResponse(c, call, openaiStreamEncoder(c.var.requestId, true));
   const outcome = await runChat(pipelineDeps(c), call);
-  return c.json(openaiCompletionBody(outcome, c.var.requestId), 200, CACHE_HEADERS);
+  return c.json(openaiCompletionBody(outcome, c.var.requestId), 200, cacheHeaders(outcome.cache));
 });

@@ -7,7 +7,7 @@ import {
   anthropicStreamEncoder,
 } from '../dialects/anthropic';
 import { pipelineDeps } from '../dialects/context';
-import { beginCall, CACHE_HEADERS, streamResponse } from '../dialects/respond';
+import { beginCall, cacheHeaders, streamResponse } from '../dialects/respond';
 import { runChat } from '../gateway/pipeline';
 import { createRouter, errorResponses } from '../lib/router';
 import { AI, protect } from '../auth/access';
@@ -52,6 +52,6 @@ anthropicRoutes.openapi(
     };
     if (body.stream) return streamResponse(c, call, anthropicStreamEncoder(c.var.requestId));
     const outcome = await runChat(pipelineDeps(c), call);
-    return c.json(anthropicMessageBody(outcome, c.var.requestId), 200, CACHE_HEADERS);
+    return c.json(anthropicMessageBody(outcome, c.var.requestId), 200, cacheHeaders(outcome.cache));
   },
 );

@@ -7,10 +7,9 @@ import {
   platformMessages,
   platformStreamEncoder,
 } from '../dialects/platform';
-import { beginCall, CACHE_HEADERS, type CallBase, streamResponse } from '../dialects/respond';
+import { beginCall, cacheHeaders, type CallBase, streamResponse } from '../dialects/respond';
 import { usageBody } from '../dialects/shared';
 import type { AppEnv } from '../env';
-import { cacheKey } from '../gateway/cache-key';
 import { type ChatCall, runChat } from '../gateway/pipeline';
 import { createRouter, errorResponses } from '../lib/router';
 import { isoNow } from '../lib/time';
@@ -52,14 +51,6 @@ chatRoutes.openapi(completion, async (c) => {
   const call = await toCall(c, body, body.stream ? 'chat-stream' : 'chat-completion');
   if (body.stream) return streamResponse(c, call, platformStreamEncoder(c.var.requestId));
   const outcome = await runChat(pipelineDeps(c), call);
-  const key = await cacheKey({
-    tenant: call.tenant,
-    provider: outcome.target.provider.id,
-    model: outcome.target.model,
-    messages: call.messages,
-    temperature: call.temperature,
-    maxTokens: call.maxTokens,
-  });
   return c.json(
     {
       response: outcome.result.text,
@@ -67,14 +58,14 @@ chatRoutes.openapi(completion, async (c) => {
       provider: outcome.target.provider.id,
       request_id: c.var.requestId,
       timestamp: isoNow(),
-      cached: false,
-      cache_key: key,
-      similarity_score: null,
+      cached: outcome.cache.status === 'HIT',
+      cache_key: outcome.cache.key,
+      similarity_score: outcome.cache.similarity,
       finish_reason: outcome.result.finishReason,
       usage: usageBody(outcome.result.usage),
     },
     200,
-    CACHE_HEADERS,
+    cacheHeaders(outcome.cache),
   );
 });
 

@@ -8,7 +8,7 @@ import {
   openaiStop,
   openaiStreamEncoder,
 } from '../dialects/openai';
-import { beginCall, CACHE_HEADERS, streamResponse } from '../dialects/respond';
+import { beginCall, cacheHeaders, streamResponse } from '../dialects/respond';
 import { CATALOGUE, findModel } from '../gateway/catalogue';
 import { runChat } from '../gateway/pipeline';
 import { ApiError } from '../lib/errors';
@@ -62,7 +62,7 @@ openaiRoutes.openapi(
       return streamResponse(c, call, openaiStreamEncoder(c.var.requestId, body.stream_options?.include_usage === true));
     }
     const outcome = await runChat(pipelineDeps(c), call);
-    return c.json(openaiCompletionBody(outcome, c.var.requestId), 200, CACHE_HEADERS);
+    return c.json(openaiCompletionBody(outcome, c.var.requestId), 200, cacheHeaders(outcome.cache));
   },
 );
 

@@ -81,6 +81,8 @@ const OrganizationUpdate = z
     settings: z
       .record(z.string().max(100), z.unknown())
       .refine((s) => JSON.stringify(s).length <= 16_384, 'Settings must be at most 16 KiB of JSON')
+      // Operator-set limits live in settings too; an admin must not raise their own.
+      .refine((s) => !('rate_limit_per_hour' in s), 'rate_limit_per_hour is set by the operator')
       .optional(),
   })
   .strict();

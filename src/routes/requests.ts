@@ -3,7 +3,7 @@ import { getDb } from '../db/client';
 import { findRequest } from '../db/requests';
 import { REQUEST_STATUSES } from '../db/schema';
 import { pipelineDeps } from '../dialects/context';
-import { beginCall, CACHE_HEADERS } from '../dialects/respond';
+import { beginCall, cacheHeaders } from '../dialects/respond';
 import { runChat } from '../gateway/pipeline';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses } from '../lib/router';
@@ -78,7 +78,7 @@ requestsRoutes.openapi(createRequest, async (c) => {
     { ...(await beginCall(c, 'requests')), messages: [{ role: 'user', content: text }], text },
     true,
   );
-  return c.json({ response: outcome.result.text, id: outcome.recordId ?? 0 }, 201, CACHE_HEADERS);
+  return c.json({ response: outcome.result.text, id: outcome.recordId ?? 0 }, 201, cacheHeaders(outcome.cache));
 });
 
 const getRequest = createRoute({

@@ -12,7 +12,6 @@ const IN_CI = process.env.CI !== undefined && !['', '0', 'false'].includes(proce
 const NO_CHROMIUM = `Chromium not found at ${CHROMIUM_PATH} (install Debian's \`chromium\` or set CHROMIUM_PATH)`;
 const SHOTS = join(repoRoot, '.tmp');
 
-
 it('has a Chromium to drive', (ctx) => {
   if (!HAVE_CHROMIUM && !IN_CI) {
     console.warn(`docs-browser: skipped: ${NO_CHROMIUM}`);

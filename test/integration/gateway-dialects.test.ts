@@ -18,7 +18,7 @@ describe('seed 002: POST /api/v1/chat/completion', () => {
       max_tokens: 1000,
     });
     expect(res.status).toBe(200);
-    expect(res.headers.get('x-cache-status')).toBe('BYPASS');
+    expect(res.headers.get('x-cache-status')).toBe('MISS');
     const body = (await res.json()) as Json;
     expect(body).toMatchObject({ model: 'edgeway-local', provider: 'local', cached: false, similarity_score: null });
     expect(body.response).toContain('Hello, how are you?');

@@ -36,6 +36,7 @@ describe('organizations/current (seed 003)', () => {
       { api_quota_limit: 1_000_000 },
       { api_quota_used: 0 },
       { id: 'x' },
+      { settings: { rate_limit_per_hour: 1_000_000 } },
     ]) {
       const body = await expectEnvelope(
         await put('/api/v1/organizations/current', forbidden, a.auth),

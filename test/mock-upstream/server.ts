@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { anthropicMessages } from './anthropic';
 import { bedrockConverse } from './bedrock';
 import { json, type VendorHandler } from './common';
+import { oidcProvider } from './oidc';
 import { openaiChat, openaiModels } from './openai';
 
 export { mockAnswer } from './common';
@@ -37,6 +38,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function route(method: string, path: string): VendorHandler | undefined {
+  if (path.startsWith('/oidc/')) return oidcProvider;
   if (method === 'POST' && path.endsWith('/chat/completions')) return openaiChat;
   if (method === 'GET' && path.endsWith('/models')) return openaiModels;
   if (method === 'POST' && path.endsWith('/v1/messages')) return anthropicMessages;

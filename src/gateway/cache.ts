@@ -1,0 +1,194 @@
+import type { Config } from '../config';
+import { ApiError } from '../lib/errors';
+import type { FinishReason, Usage } from '../providers/types';
+import { cacheKey } from './cache-key';
+import { embed } from './embedder';
+import { forgetFlights } from './flight';
+import type { Target } from './resolve';
+import type { RouteRequest } from './router';
+
+export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
+
+export interface CachePolicy {
+  read: boolean;
+  write: boolean;
+  semantic: boolean;
+  threshold: number;
+}
+
+export interface CachedAnswer {
+  text: string;
+  model: string;
+  provider: string;
+  finishReason: FinishReason;
+  usage: Usage;
+  prompt: string;
+  createdAt: string;
+}
+
+export interface CacheLookup {
+  status: CacheStatus;
+  key: string;
+  kvKey: string;
+  answer: CachedAnswer | undefined;
+  similarity: number | null;
+}
+
+export interface CacheDeps {
+  env: Env;
+  config: Config;
+  tenant: string;
+  waitUntil(p: Promise<unknown>): void;
+}
+
+export const THRESHOLD_HEADER = 'x-cache-similarity-threshold';
+
+// Cache-Control on the request (no-cache: do not read, no-store: do not write) and the per-request
+// similarity threshold (X-Cache-Similarity-Threshold, 0 to 1).
+export function cachePolicy(headers: Headers, config: Config): CachePolicy {
+  const cc = (headers.get('cache-control') ?? '').toLowerCase();
+  const enabled = config.CACHE_ENABLED;
+  const read = enabled && !/\bno-cache\b/.test(cc);
+  const raw = headers.get(THRESHOLD_HEADER);
+  const threshold = raw === null ? config.SEMANTIC_CACHE_THRESHOLD : Number(raw);
+  if (!Number.isFinite(threshold) || threshold < 0 || threshold > 1) {
+    throw new ApiError('VALIDATION_ERROR', undefined, {
+      details: [{ field: `header.${THRESHOLD_HEADER}`, message: 'Must be a number from 0 to 1' }],
+    });
+  }
+  return {
+    read,
+    write: enabled && !/\bno-store\b/.test(cc),
+    semantic: read && config.SEMANTIC_CACHE_ENABLED,
+    threshold,
+  };
+}
+
+function lastUser(request: RouteRequest): { prompt: string; context: RouteRequest['messages'] } {
+  const i = request.messages.map((m) => m.role).lastIndexOf('user');
+  if (i < 0) return { prompt: '', context: request.messages };
+  return {
+    prompt: request.messages[i]?.content ?? '',
+    context: [...request.messages.slice(0, i), ...request.messages.slice(i + 1)],
+  };
+}
+
+const kvKeyOf = (tenant: string, key: string) => `rc:${tenant}:${key}`;
+const cacheIndex = (deps: CacheDeps) => deps.env.CACHE_INDEX.get(deps.env.CACHE_INDEX.idFromName(deps.tenant));
+const semanticIndex = (deps: CacheDeps, target: Target) =>
+  deps.env.SEMANTIC_INDEX.get(
+    deps.env.SEMANTIC_INDEX.idFromName(`${deps.tenant}|${target.provider.id}:${target.model}`),
+  );
+
+async function contextHash(deps: CacheDeps, target: Target, request: RouteRequest): Promise<string> {
+  const { context } = lastUser(request);
+  return cacheKey({
+    ...request,
+    messages: context,
+    tenant: deps.tenant,
+    provider: target.provider.id,
+    model: target.model,
+  });
+}
+
+function parse(raw: string | null): CachedAnswer | undefined {
+  if (raw === null) return undefined;
+  try {
+    const v = JSON.parse(raw) as CachedAnswer;
+    return typeof v.text === 'string' && typeof v.model === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// Exact lookup first (KV), then the nearest earlier prompt of the same tenant, model and context.
+export async function lookup(
+  deps: CacheDeps,
+  target: Target,
+  request: RouteRequest,
+  policy: CachePolicy,
+): Promise<CacheLookup> {
+  const started = performance.now();
+  const key = await cacheKey({ ...request, tenant: deps.tenant, provider: target.provider.id, model: target.model });
+  const kvKey = kvKeyOf(deps.tenant, key);
+  if (!policy.read) return { status: 'BYPASS', key, kvKey, answer: undefined, similarity: null };
+  let answer = parse(await deps.env.CACHE.get(kvKey));
+  let similarity: number | null = answer ? 1 : null;
+  let hitKey = kvKey;
+  // Above the temperature ceiling answers are meant to vary: a similar prompt is not the same question.
+  const semantic = policy.semantic && (request.temperature ?? 0) <= deps.config.SEMANTIC_CACHE_MAX_TEMPERATURE;
+  if (!answer && semantic) {
+    const match = await semanticIndex(deps, target).nearest(
+      await contextHash(deps, target, request),
+      embed(lastUser(request).prompt),
+    );
+    if (match && match.score >= policy.threshold) {
+      answer = parse(await deps.env.CACHE.get(match.key));
+      if (answer) {
+        similarity = Math.round(match.score * 10_000) / 10_000;
+        hitKey = match.key;
+      }
+    }
+  }
+  const ms = performance.now() - started;
+  deps.waitUntil(
+    cacheIndex(deps)
+      .recordLookup(answer !== undefined, ms, hitKey)
+      .catch(() => undefined),
+  );
+  return { status: answer ? 'HIT' : 'MISS', key, kvKey, answer, similarity: answer ? similarity : null };
+}
+
+// Written in the background: the caller already has its answer.
+export function store(
+  deps: CacheDeps,
+  target: Target,
+  request: RouteRequest,
+  found: CacheLookup,
+  answer: CachedAnswer,
+): Promise<void> {
+  const body = JSON.stringify(answer);
+  const ttl = deps.config.CACHE_TTL_SECONDS;
+  const expiresAt = Date.now() + ttl * 1000;
+  const stored = deps.env.CACHE.put(found.kvKey, body, { expirationTtl: ttl });
+  deps.waitUntil(
+    (async () => {
+      await stored;
+      await Promise.all([
+        cacheIndex(deps).recordStore(
+          {
+            kvKey: found.kvKey,
+            size: body.length + found.kvKey.length,
+            prompt: answer.prompt,
+            model: `${answer.provider}:${answer.model}`,
+            expiresAt,
+          },
+          deps.config.CACHE_MAX_BYTES,
+        ),
+        semanticIndex(deps, target).add(
+          found.kvKey,
+          await contextHash(deps, target, request),
+          embed(lastUser(request).prompt),
+          expiresAt,
+        ),
+      ]);
+    })().catch(() => undefined),
+  );
+  return stored.then(
+    () => undefined,
+    () => undefined,
+  );
+}
+
+export async function cacheStats(deps: CacheDeps) {
+  return cacheIndex(deps).stats();
+}
+
+export async function clearCache(deps: CacheDeps, pattern: string): Promise<number> {
+  forgetFlights(kvKeyOf(deps.tenant, ''));
+  return cacheIndex(deps).clear(pattern);
+}
+
+export function promptOf(request: RouteRequest): string {
+  return lastUser(request).prompt;
+}

@@ -1,0 +1,68 @@
+import type { Database } from '../db/client';
+import { insertRequest } from '../db/requests';
+import type { RequestStatus } from '../db/schema';
+import type { ApiError } from '../lib/errors';
+import type { Logger } from '../lib/log';
+import { isUpstreamFailure } from '../providers/errors';
+import type { Usage } from '../providers/types';
+import type { CacheStatus } from './cache';
+import { costUsd } from './catalogue';
+import type { Target } from './resolve';
+
+export interface RecordedCall {
+  dialect: string;
+  requestId: string;
+  userId: string | null;
+  organizationId: string | null;
+  text: string;
+}
+
+export interface Settled {
+  status: RequestStatus;
+  target: Target;
+  attempts: number;
+  latencyMs: number;
+  ttftMs: number | null;
+  stream: boolean;
+  response: string | null;
+  usage: Usage | null;
+  errorCode: string | null;
+  cacheStatus: CacheStatus;
+}
+
+// One row per call, whatever its dialect and outcome. A cache hit costs nothing upstream.
+export function recordCall(db: Database, call: RecordedCall, s: Settled): Promise<number> {
+  const usage = s.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+  return insertRequest(db, {
+    dialect: call.dialect,
+    userId: call.userId,
+    organizationId: call.organizationId,
+    text: call.text,
+    response: s.response,
+    model: s.target.model,
+    provider: s.target.provider.id,
+    status: s.status,
+    errorCode: s.errorCode,
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+    totalTokens: usage.totalTokens,
+    costUsd: s.cacheStatus === 'HIT' ? 0 : costUsd(s.target.entry, usage.promptTokens, usage.completionTokens),
+    latencyMs: Math.round(s.latencyMs),
+    ttftMs: s.ttftMs === null ? null : Math.round(s.ttftMs),
+    stream: s.stream,
+    attempts: s.attempts,
+    cacheStatus: s.cacheStatus,
+    requestId: call.requestId,
+  });
+}
+
+export function logFailure(log: Logger, err: ApiError, target: Target): void {
+  const failure = isUpstreamFailure(err.cause) ? err.cause : undefined;
+  log.warn('provider call failed', {
+    provider: failure?.provider ?? target.provider.id,
+    model: target.model,
+    code: err.code,
+    upstream_status: failure?.upstreamStatus,
+    reason: failure?.reason,
+  });
+}
