@@ -39,6 +39,9 @@ export const OpenAIChatRequest = z
     stream: z.boolean().optional(),
     stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
     user: z.string().optional(),
+    // Tool calling is not relayed yet: refusing is honest, silently dropping the tools would not be.
+    tools: z.array(z.unknown()).max(0, 'Tool calling is not supported').optional(),
+    functions: z.array(z.unknown()).max(0, 'Function calling is not supported').optional(),
     fallbacks: Fallbacks,
   })
   .openapi('OpenAIChatCompletionRequest');

@@ -68,6 +68,13 @@ describe('OpenAI surface: POST /v1/chat/completions', () => {
     expect(((await missing.json()) as { error: Json }).error.type).toBe('not_found_error');
     const n2 = await postJson('/v1/chat/completions', { model: 'edgeway-local', messages: user('x'), n: 2 });
     expect(n2.status).toBe(400);
+    const tools = await postJson('/v1/chat/completions', {
+      model: 'edgeway-local',
+      messages: user('x'),
+      tools: [{ type: 'function', function: { name: 'f', parameters: {} } }],
+    });
+    expect(tools.status).toBe(400);
+    expect(((await tools.json()) as { error: Json }).error.param).toBe('tools');
   });
 
   it('answers upstream failures as OpenAI-shaped 5xx', async () => {
