@@ -6,7 +6,7 @@ import type { ChatMessage, ChatResult, FinishReason, Usage } from '../providers/
 import { type CacheDeps, type CacheLookup, type CachePolicy, lookup, promptOf, store } from './cache';
 import { findModel } from './catalogue';
 import { joinStream, shareCall } from './flight';
-import { logFailure, recordCall, type Settled } from './record';
+import { logCall, logFailure, recordCall, type Settled } from './record';
 import { parseTarget, requireConfigured, type Target } from './resolve';
 import { attemptsOf, routeComplete, routeStream, type RoutedEvent } from './router';
 import { getProvider } from '../providers/registry';
@@ -69,9 +69,10 @@ const cacheDeps = (deps: PipelineDeps, call: ChatCall): CacheDeps => ({
 });
 
 function record(deps: PipelineDeps, call: ChatCall, settled: Settled, awaitIt: boolean): Promise<number | undefined> {
-  const written = recordCall(deps.db, call, settled);
-  if (awaitIt) return written;
-  deps.waitUntil(written.catch((e: unknown) => deps.log.error('recording failed', { error: String(e) })));
+  if (awaitIt) return recordCall(deps.db, call, settled);
+  deps.waitUntil(
+    logCall(deps.env.DB, call, settled).catch((e: unknown) => deps.log.error('recording failed', { error: String(e) })),
+  );
   return Promise.resolve(undefined);
 }
 

@@ -1,6 +1,7 @@
 import type { Database } from '../db/client';
 import { insertRequest } from '../db/requests';
-import type { RequestStatus } from '../db/schema';
+import { logRequest } from '../db/request-log';
+import type { NewRequestRow, RequestStatus } from '../db/schema';
 import type { ApiError } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import { isUpstreamFailure } from '../providers/errors';
@@ -30,10 +31,9 @@ export interface Settled {
   cacheStatus: CacheStatus;
 }
 
-// One row per call, whatever its dialect and outcome. A cache hit costs nothing upstream.
-export function recordCall(db: Database, call: RecordedCall, s: Settled): Promise<number> {
+function row(call: RecordedCall, s: Settled): NewRequestRow {
   const usage = s.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
-  return insertRequest(db, {
+  return {
     dialect: call.dialect,
     userId: call.userId,
     organizationId: call.organizationId,
@@ -53,7 +53,17 @@ export function recordCall(db: Database, call: RecordedCall, s: Settled): Promis
     attempts: s.attempts,
     cacheStatus: s.cacheStatus,
     requestId: call.requestId,
-  });
+  };
+}
+
+// One row per call, whatever its dialect and outcome. A cache hit costs nothing upstream.
+// With the id (seed 000 answers with it) the row is written at once; otherwise it joins the batch.
+export function recordCall(db: Database, call: RecordedCall, s: Settled): Promise<number> {
+  return insertRequest(db, row(call, s));
+}
+
+export function logCall(d1: D1Database, call: RecordedCall, s: Settled): Promise<void> {
+  return logRequest(d1, row(call, s));
 }
 
 export function logFailure(log: Logger, err: ApiError, target: Target): void {
