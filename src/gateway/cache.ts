@@ -91,11 +91,16 @@ async function contextHash(deps: CacheDeps, target: Target, request: RouteReques
   });
 }
 
+type StoredAnswer = CachedAnswer & { expiresAt: number };
+
+// KV deletes expired keys only eventually (and keeps at least 60 s); the answer carries its own
+// deadline so the TTL holds to the second.
 function parse(raw: string | null): CachedAnswer | undefined {
   if (raw === null) return undefined;
   try {
-    const v = JSON.parse(raw) as CachedAnswer;
-    return typeof v.text === 'string' && typeof v.model === 'string' ? v : undefined;
+    const v = JSON.parse(raw) as StoredAnswer;
+    if (typeof v.text !== 'string' || typeof v.model !== 'string') return undefined;
+    return typeof v.expiresAt === 'number' && v.expiresAt <= Date.now() ? undefined : v;
   } catch {
     return undefined;
   }
@@ -147,9 +152,9 @@ export function store(
   found: CacheLookup,
   answer: CachedAnswer,
 ): Promise<void> {
-  const body = JSON.stringify(answer);
   const ttl = deps.config.CACHE_TTL_SECONDS;
   const expiresAt = Date.now() + ttl * 1000;
+  const body = JSON.stringify({ ...answer, expiresAt } satisfies StoredAnswer);
   const stored = deps.env.CACHE.put(found.kvKey, body, { expirationTtl: ttl });
   deps.waitUntil(
     (async () => {

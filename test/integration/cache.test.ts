@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { memberOf, register } from '../helpers/auth';
 import { call, expectEnvelope, mockRequests, openaiEnv, postJson } from '../helpers/http';
 import { dataFrames, parseSse } from '../helpers/sse';
@@ -79,6 +79,24 @@ describe('exact cache', () => {
       expect(k.expiration).toBeGreaterThan(now + 100);
       expect(k.expiration).toBeLessThanOrEqual(now + 121);
     }
+  });
+});
+
+describe('cache expiry', () => {
+  it('stops answering from an entry once its TTL has passed', async () => {
+    const nonce = `expire-${crypto.randomUUID()}`;
+    const ttl = openaiEnv({ CACHE_TTL_SECONDS: '60' });
+    await chat(nonce, ttl);
+    await expect.poll(async () => (await chat(nonce, ttl)).headers.get('x-cache-status')).toBe('HIT');
+    // The worker and its Durable Objects run in this isolate: moving Date moves their clock.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 61_000);
+      expect((await chat(nonce, ttl)).headers.get('x-cache-status')).toBe('MISS');
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(await mockRequests(nonce)).toHaveLength(2);
   });
 });
 
