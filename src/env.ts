@@ -1,5 +1,6 @@
 import type { Config } from './config';
 import type { Logger } from './lib/log';
+import type { CallSlot } from './observability/call-slot';
 
 export type Bindings = Env;
 
@@ -8,6 +9,9 @@ export interface Variables {
   config: Config;
   log: Logger;
   startedAt: number;
+  aiCall: CallSlot;
+  // The error code of the answer, when it is an error (for the request log).
+  errorCode?: string;
 }
 
 export interface AppEnv {

@@ -3,6 +3,7 @@ import { getDb } from '../db/client';
 import type { AppEnv } from '../env';
 import { identify } from '../auth/identity';
 import type { PipelineDeps } from '../gateway/pipeline';
+import { requestRow } from '../gateway/record';
 
 export function pipelineDeps(c: Context<AppEnv>): PipelineDeps {
   return {
@@ -11,6 +12,7 @@ export function pipelineDeps(c: Context<AppEnv>): PipelineDeps {
     db: getDb(c.env.DB),
     log: c.var.log,
     waitUntil: (p) => c.executionCtx.waitUntil(p),
+    report: (call, settled) => c.var.aiCall.settle({ ...requestRow(call, settled), upstreamMs: settled.upstreamMs }),
   };
 }
 

@@ -25,6 +25,7 @@ export async function beginCall(c: Context<AppEnv>, dialect: string): Promise<Ca
     throw new ApiError('QUOTA_EXCEEDED', 'The organization has used its API quota for this month');
   }
   const abort = callAbort(c);
+  c.var.aiCall.begin();
   return {
     dialect,
     requestId: c.var.requestId,

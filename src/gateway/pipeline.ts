@@ -18,6 +18,8 @@ export interface PipelineDeps {
   db: Database;
   log: Logger;
   waitUntil(promise: Promise<unknown>): void;
+  // Told once how each call settled (for the request log and metrics).
+  report?(call: ChatCall, settled: Settled): void;
 }
 
 export interface ChatCall {
@@ -69,6 +71,7 @@ const cacheDeps = (deps: PipelineDeps, call: ChatCall): CacheDeps => ({
 });
 
 function record(deps: PipelineDeps, call: ChatCall, settled: Settled, awaitIt: boolean): Promise<number | undefined> {
+  deps.report?.(call, settled);
   if (awaitIt) return recordCall(deps.db, call, settled);
   deps.waitUntil(
     logCall(deps.env.DB, call, settled).catch((e: unknown) => deps.log.error('recording failed', { error: String(e) })),
@@ -111,6 +114,7 @@ export async function runChat(deps: PipelineDeps, call: ChatCall, awaitRecord = 
       usage: result.usage,
       errorCode: null,
       cacheStatus: 'HIT',
+      upstreamMs: 0,
     };
     return { result, target, attempts: 0, latencyMs, recordId: await record(deps, call, settled, awaitRecord), cache };
   }
@@ -131,10 +135,12 @@ export async function runChat(deps: PipelineDeps, call: ChatCall, awaitRecord = 
         : undefined;
       return { value: routed, cached: cached ? cached.then(() => true) : Promise.resolve(false) };
     };
+    const upstreamFrom = performance.now();
     const { value, leader } = call.cachePolicy.read
       ? await shareCall(cache.kvKey, route)
       : { value: (await route()).value, leader: true };
     const { result, target, attempts } = value;
+    const upstreamMs = performance.now() - upstreamFrom;
     const latencyMs = performance.now() - started;
     const settled: Settled = {
       ...base,
@@ -146,6 +152,7 @@ export async function runChat(deps: PipelineDeps, call: ChatCall, awaitRecord = 
       usage: result.usage,
       errorCode: null,
       cacheStatus: cache.status,
+      upstreamMs,
     };
     return { result, target, attempts, latencyMs, recordId: await record(deps, call, settled, awaitRecord), cache };
   } catch (err) {
@@ -161,6 +168,7 @@ export async function runChat(deps: PipelineDeps, call: ChatCall, awaitRecord = 
       usage: null,
       errorCode: apiError.code,
       cacheStatus: cache.status,
+      upstreamMs: performance.now() - started,
     };
     await record(deps, call, settled, awaitRecord);
     throw apiError;
@@ -238,14 +246,18 @@ export async function openStream(
   } else {
     source = upstream(deps, call, targets, cache, call.signal);
   }
-  return { cache, events: tracked(deps, call, source, { target: targets[0] as Target, started, leader, cache }) };
+  const upstreamFrom = cache.answer ? undefined : performance.now();
+  return {
+    cache,
+    events: tracked(deps, call, source, { target: targets[0] as Target, started, leader, cache, upstreamFrom }),
+  };
 }
 
 async function* tracked(
   deps: PipelineDeps,
   call: ChatCall,
   source: AsyncGenerator<GatewayStreamEvent>,
-  ctx: { target: Target; started: number; leader: boolean; cache: CacheLookup },
+  ctx: { target: Target; started: number; leader: boolean; cache: CacheLookup; upstreamFrom: number | undefined },
 ): AsyncGenerator<GatewayStreamEvent> {
   let target = ctx.target;
   let attempts = 1;
@@ -287,6 +299,7 @@ async function* tracked(
       ttftMs,
       stream: true,
       cacheStatus: ctx.cache.status,
+      upstreamMs: ctx.upstreamFrom === undefined ? 0 : performance.now() - ctx.upstreamFrom,
     };
     void record(deps, call, full, false);
   }

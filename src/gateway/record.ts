@@ -29,9 +29,12 @@ export interface Settled {
   usage: Usage | null;
   errorCode: string | null;
   cacheStatus: CacheStatus;
+  // Time spent waiting on providers (retries and backoff included); latency minus this is the
+  // gateway's own overhead.
+  upstreamMs: number;
 }
 
-function row(call: RecordedCall, s: Settled): NewRequestRow {
+export function requestRow(call: RecordedCall, s: Settled): NewRequestRow {
   const usage = s.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
   return {
     dialect: call.dialect,
@@ -59,11 +62,11 @@ function row(call: RecordedCall, s: Settled): NewRequestRow {
 // One row per call, whatever its dialect and outcome. A cache hit costs nothing upstream.
 // With the id (seed 000 answers with it) the row is written at once; otherwise it joins the batch.
 export function recordCall(db: Database, call: RecordedCall, s: Settled): Promise<number> {
-  return insertRequest(db, row(call, s));
+  return insertRequest(db, requestRow(call, s));
 }
 
 export function logCall(d1: D1Database, call: RecordedCall, s: Settled): Promise<void> {
-  return logRequest(d1, row(call, s));
+  return logRequest(d1, requestRow(call, s));
 }
 
 export function logFailure(log: Logger, err: ApiError, target: Target): void {

@@ -31,6 +31,7 @@ function toApiError(err: unknown, c: Context<AppEnv>): ApiError {
 // One handler, three shapes: the SDK-compatible surfaces answer in the error format their official
 // SDKs parse (API.md §2); everything else gets the platform envelope.
 export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
+  c.set('errorCode', err.code);
   const path = c.req.path;
   if (path === '/v1/messages' || path.startsWith('/v1/messages/'))
     return c.json(anthropicErrorBody(err), err.status, err.headers);

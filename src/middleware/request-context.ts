@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { loadConfig, secretValues } from '../config';
 import type { AppEnv } from '../env';
 import { createLogger } from '../lib/log';
+import { CallSlot } from '../observability/call-slot';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
@@ -13,6 +14,7 @@ export function newRequestId(): string {
 // The client's X-Request-ID is echoed only when it is short and plain, so it cannot inject into logs.
 export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set('startedAt', performance.now());
+  c.set('aiCall', new CallSlot());
   const incoming = c.req.header('x-request-id');
   const requestId = incoming !== undefined && SANE_REQUEST_ID.test(incoming) ? incoming : newRequestId();
   c.set('requestId', requestId);
