@@ -23,6 +23,8 @@ import { docsRoutes } from './routes/docs';
 import { modelsRoutes } from './routes/models';
 import { openaiRoutes } from './routes/openai';
 import { healthRoutes } from './routes/health';
+import { metricsRoutes } from './routes/metrics';
+import { requestLog } from './observability/request-log';
 import { requestsRoutes } from './routes/requests';
 
 export function createApp(): OpenAPIHono<AppEnv> {
@@ -34,6 +36,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
     stampResponse(c.res, c.get('requestId') ?? '', c.get('startedAt') ?? performance.now());
   });
   app.use('*', requestContext);
+  // Sees the final status and error code of every request, and sends its event without delaying it.
+  app.use('*', requestLog);
   app.use(
     '*',
     methodNotAllowed({
@@ -59,6 +63,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use('/v1/*', rateLimit);
 
   app.route('/', healthRoutes);
+  app.route('/', metricsRoutes);
   app.route('/api/v1', authRoutes);
   app.route('/api/v1', oauthRoutes);
   app.route('/api/v1', apiKeyRoutes);

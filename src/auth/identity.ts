@@ -76,11 +76,24 @@ async function resolve(c: Context<AppEnv>): Promise<Identity | null> {
 }
 
 const IDENTITY = Symbol('identity');
-type Memo = { [IDENTITY]?: Promise<Identity | null> };
+const KNOWN = Symbol('known identity');
+type Memo = { [IDENTITY]?: Promise<Identity | null>; [KNOWN]?: Identity | null };
 
 // Resolved at most once per request, lazily, so public routes never pay for a lookup.
 export function identify(c: Context<AppEnv>): Promise<Identity | null> {
   const memo = c.req.raw as unknown as Memo;
-  memo[IDENTITY] ??= resolve(c);
+  if (!memo[IDENTITY]) {
+    memo[IDENTITY] = resolve(c);
+    memo[IDENTITY].then(
+      (who) => (memo[KNOWN] = who),
+      () => undefined,
+    );
+  }
   return memo[IDENTITY];
+}
+
+// The identity if this request already resolved one, without ever triggering a lookup (the request
+// log uses it): null for anonymous callers, failed credentials, or routes that never asked.
+export function knownIdentity(c: Context<AppEnv>): Identity | null {
+  return (c.req.raw as unknown as Memo)[KNOWN] ?? null;
 }

@@ -181,3 +181,101 @@ export const loginAttempts = sqliteTable('login_attempts', {
   windowStart: integer('window_start').notNull(),
   count: integer('count').notNull(),
 });
+
+// The request log: one row per HTTP request, written by the queue consumer. The event id is the
+// idempotency key (a redelivered event is ignored); batch_id marks the delivery that inserted it, so
+// rollups count exactly the rows that delivery added.
+export const requestEvents = sqliteTable(
+  'request_events',
+  {
+    id: text('id').primaryKey(),
+    batchId: text('batch_id').notNull(),
+    requestId: text('request_id').notNull(),
+    // Epoch milliseconds of the request's arrival.
+    ts: integer('ts').notNull(),
+    method: text('method').notNull(),
+    // The matched route pattern (never the raw path), or "unmatched".
+    route: text('route').notNull(),
+    status: integer('status').notNull(),
+    latencyMs: real('latency_ms').notNull(),
+    upstreamMs: real('upstream_ms'),
+    overheadMs: real('overhead_ms').notNull(),
+    organizationId: text('organization_id'),
+    userId: text('user_id'),
+    apiKeyId: text('api_key_id'),
+    dialect: text('dialect'),
+    model: text('model'),
+    provider: text('provider'),
+    promptTokens: integer('prompt_tokens').notNull().default(0),
+    completionTokens: integer('completion_tokens').notNull().default(0),
+    costUsd: real('cost_usd').notNull().default(0),
+    cacheStatus: text('cache_status'),
+    errorCode: text('error_code'),
+    ttftMs: real('ttft_ms'),
+    stream: integer('stream', { mode: 'boolean' }).notNull().default(false),
+    rateLimited: integer('rate_limited', { mode: 'boolean' }).notNull().default(false),
+    quotaExceeded: integer('quota_exceeded', { mode: 'boolean' }).notNull().default(false),
+  },
+  (t) => [index('request_events_batch_idx').on(t.batchId), index('request_events_ts_idx').on(t.ts)],
+);
+
+export const ROLLUP_PERIODS = ['minute', 'day'] as const;
+
+// Request counts and sums per minute and per day. Absent dimensions are '' (not NULL) so the
+// primary key groups them.
+export const rollups = sqliteTable(
+  'rollups',
+  {
+    period: text('period', { enum: ROLLUP_PERIODS }).notNull(),
+    // 2024-01-15T10:30Z for a minute, 2024-01-15 for a day (UTC).
+    periodStart: text('period_start').notNull(),
+    method: text('method').notNull(),
+    route: text('route').notNull(),
+    status: integer('status').notNull(),
+    model: text('model').notNull().default(''),
+    provider: text('provider').notNull().default(''),
+    organizationId: text('organization_id').notNull().default(''),
+    cacheStatus: text('cache_status').notNull().default(''),
+    errorCode: text('error_code').notNull().default(''),
+    count: integer('count').notNull().default(0),
+    latencyMsSum: real('latency_ms_sum').notNull().default(0),
+    overheadMsSum: real('overhead_ms_sum').notNull().default(0),
+    promptTokens: integer('prompt_tokens').notNull().default(0),
+    completionTokens: integer('completion_tokens').notNull().default(0),
+    costUsd: real('cost_usd').notNull().default(0),
+  },
+  (t) => [
+    primaryKey({
+      columns: [
+        t.period,
+        t.periodStart,
+        t.method,
+        t.route,
+        t.status,
+        t.model,
+        t.provider,
+        t.organizationId,
+        t.cacheStatus,
+        t.errorCode,
+      ],
+    }),
+  ],
+);
+
+export const HISTOGRAM_METRICS = ['request_duration', 'gateway_overhead', 'ttft'] as const;
+
+// Latency histograms per day and route: `count` is the number of observations in the bucket ending
+// at `le` (milliseconds, or '+Inf') and above the previous one; `sum_ms` their total.
+export const histograms = sqliteTable(
+  'histograms',
+  {
+    metric: text('metric', { enum: HISTOGRAM_METRICS }).notNull(),
+    day: text('day').notNull(),
+    method: text('method').notNull(),
+    route: text('route').notNull(),
+    le: text('le').notNull(),
+    count: integer('count').notNull().default(0),
+    sumMs: real('sum_ms').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.metric, t.day, t.method, t.route, t.le] })],
+);

@@ -6,6 +6,7 @@ import { createRouter, errorResponses } from '../lib/router';
 import { isoNow } from '../lib/time';
 import { providersConfigured } from '../providers/registry';
 import type { Context } from 'hono';
+import type { RequestLogMessage } from '../observability/request-log';
 
 export const healthRoutes = createRouter();
 
@@ -14,13 +15,13 @@ const CHECK_TIMEOUT_MS = 2_000;
 const Check = z.object({ status: z.enum(['ok', 'error']), latency_ms: z.number() });
 const Health = z
   .object({
-    status: z.enum(['healthy', 'degraded']),
+    status: z.enum(['healthy', 'degraded', 'unhealthy']),
     version: z.string(),
     service: z.string(),
     timestamp: z.string(),
     environment: z.string(),
     providers_configured: z.record(z.string(), z.boolean()),
-    checks: z.object({ d1: Check, kv: Check, r2: Check }),
+    checks: z.object({ d1: Check, kv: Check, r2: Check, queue: Check }),
   })
   .openapi('Health');
 
@@ -46,20 +47,33 @@ async function check(run: () => Promise<unknown>): Promise<CheckResult> {
 }
 
 async function health(c: Context<AppEnv>) {
-  const [d1, kv, r2] = await Promise.all([
+  const queue = c.env.REQUEST_LOG as Queue<RequestLogMessage> | undefined;
+  const [d1, kv, r2, queueCheck] = await Promise.all([
     check(() => c.env.DB.prepare('SELECT 1 AS ok').first()),
     check(() => c.env.CACHE.get('health:probe')),
     check(() => c.env.FILES.head('health-probe')),
+    // The request-log producer: a probe message the consumer drops.
+    check(async () => {
+      if (!queue) throw new Error('REQUEST_LOG is not bound');
+      await queue.send({ kind: 'probe', ts: Date.now() }, { contentType: 'json' });
+    }),
   ]);
-  const healthy = d1.status === 'ok' && kv.status === 'ok' && r2.status === 'ok';
+  // Without D1 nothing works; without KV, R2 or the request log the service still answers.
+  const status =
+    d1.status !== 'ok'
+      ? ('unhealthy' as const)
+      : kv.status === 'ok' && r2.status === 'ok' && queueCheck.status === 'ok'
+        ? ('healthy' as const)
+        : ('degraded' as const);
+  const healthy = status === 'healthy';
   const body = {
-    status: healthy ? ('healthy' as const) : ('degraded' as const),
+    status,
     version: pkg.version,
     service: 'edgeway',
     timestamp: isoNow(),
     environment: c.var.config.ENVIRONMENT,
     providers_configured: providersConfigured(c.var.config),
-    checks: { d1, kv, r2 },
+    checks: { d1, kv, r2, queue: queueCheck },
   };
   return healthy ? c.json(body, 200) : c.json(body, 503);
 }
@@ -71,11 +85,11 @@ for (const path of ['/health', '/internal/health'] as const) {
       path,
       middleware: [protect(PUBLIC)],
       tags: ['health'],
-      summary: 'Service health with live checks of D1, KV and R2',
+      summary: 'Service health with live checks of D1, KV, R2 and the request-log queue',
       responses: {
         200: { description: 'Healthy', content: { 'application/json': { schema: Health } } },
         503: {
-          description: 'Degraded: a dependency failed its check',
+          description: 'Degraded (KV, R2 or the request-log queue failed its check) or unhealthy (D1 failed)',
           content: { 'application/json': { schema: Health } },
         },
         ...errorResponses(),

@@ -12,6 +12,21 @@ export async function call(path: string, init: RequestInit = {}, overrides?: Env
   if (!overrides) return SELF.fetch(request);
   const ctx = createExecutionContext();
   const response = await worker.fetch(request, { ...env, ...overrides } as Env, ctx);
+  // A stream's background work (its request-log event) ends with the stream: it is waited for once
+  // the body has been read to the end, not before the caller can read it.
+  if (response.body && response.headers.get('content-type')?.startsWith('text/event-stream')) {
+    const reader = response.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (!done) return controller.enqueue(value);
+        await waitOnExecutionContext(ctx);
+        controller.close();
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+    return new Response(body, response);
+  }
   await waitOnExecutionContext(ctx);
   return response;
 }

@@ -31,6 +31,7 @@ describe('health', () => {
     expect(body.checks.d1?.status).toBe('ok');
     expect(body.checks.kv?.status).toBe('ok');
     expect(body.checks.r2?.status).toBe('ok');
+    expect(body.checks.queue?.status).toBe('ok');
   });
 
   it('reports providers from configuration', async () => {
@@ -44,14 +45,33 @@ describe('health', () => {
     expect(JSON.stringify(body)).not.toContain('sk-x');
   });
 
-  it('is degraded with 503 when D1 fails', async () => {
+  it('is unhealthy with 503 when D1 fails', async () => {
     const res = await call('/health', {}, { DB: brokenDb });
     expect(res.status).toBe(503);
     const body = (await res.json()) as Health;
-    expect(body.status).toBe('degraded');
+    expect(body.status).toBe('unhealthy');
     expect(body.checks.d1?.status).toBe('error');
     expect(body.checks.kv?.status).toBe('ok');
     expect(JSON.stringify(body)).not.toContain('D1_ERROR');
+  });
+
+  it('is degraded with 503 when the request-log queue refuses a probe or is not bound', async () => {
+    const refusing = { send: () => Promise.reject(new Error('queue unavailable')) };
+    for (const REQUEST_LOG of [refusing, undefined]) {
+      const res = await call('/health', {}, { REQUEST_LOG });
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as Health;
+      expect(body.status).toBe('degraded');
+      expect(body.checks).toMatchObject({ d1: { status: 'ok' }, kv: { status: 'ok' }, queue: { status: 'error' } });
+      expect(JSON.stringify(body)).not.toContain('queue unavailable');
+    }
+  });
+
+  it('sends the probe as a message the consumer drops', async () => {
+    const sent: unknown[] = [];
+    const res = await call('/health', {}, { REQUEST_LOG: { send: async (body: unknown) => void sent.push(body) } });
+    expect(res.status).toBe(200);
+    expect(sent).toContainEqual({ kind: 'probe', ts: expect.any(Number) });
   });
 
   it('really queries D1 (a fresh binding answers)', async () => {
