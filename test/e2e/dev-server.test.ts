@@ -1,6 +1,7 @@
 // End to end over real HTTP against `node scripts/dev.mjs` (wrangler dev on Miniflare), the way a
 // developer runs the API. The local provider is forced so no request ever leaves the machine, even
 // when a developer's .dev.vars names a real provider key.
+import { spawnSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevServer, rawRequest, startDevServer } from './helpers/dev-server';
@@ -96,5 +97,26 @@ describe('dev server (scripts/dev.mjs)', () => {
     const missing = await rawRequest(`${server.url}/api/v1/requests/abc`, { headers: { 'X-Request-ID': id } });
     expect(missing.headers['x-request-id']).toBe(id);
     expect((json(missing.body) as { error: { request_id: string } }).error.request_id).toBe(id);
+  });
+
+  // The whole log pipeline for real: events through the local Queue to the consumer, rollups in D1,
+  // /metrics rendered from them and accepted by Prometheus' own checker.
+  it('serves /metrics that counts the requests made and passes promtool', async () => {
+    const promtool = spawnSync('promtool', ['--version']);
+    if (promtool.error && !process.env.CI) {
+      console.warn('dev-server: promtool not found (apt-get install prometheus); skipping the format check');
+      return;
+    }
+    let text = '';
+    for (let i = 0; i < 60 && !/edgeway_requests_total\{[^}]*endpoint="\/api\/v1\/requests"/.test(text); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      text = (await rawRequest(`${server.url}/metrics`)).body.toString('utf8');
+    }
+    expect(text).toMatch(/edgeway_requests_total\{method="POST",endpoint="\/api\/v1\/requests",status="201"\} [1-9]/);
+    expect(text).toMatch(/edgeway_request_duration_seconds_bucket\{/);
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(check.error, 'promtool must be installed in CI').toBeUndefined();
+    expect(`${check.stdout}${check.stderr}`.trim()).toBe('');
+    expect(check.status).toBe(0);
   });
 });
