@@ -6,6 +6,9 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
+  BYPASS_CACHE,
+  type CacheTally,
+  type ExtraHeaders,
   HEADERS,
   type Saturated,
   type Sequential,
@@ -14,6 +17,7 @@ import {
   sequential,
   smoke,
   streaming,
+  warmCache,
 } from './lib/load';
 import { cpuMs, selfCpuMs } from './lib/proc';
 import { profileEdgeway, type ProfileReport } from './lib/profile';
@@ -22,6 +26,8 @@ import { fmt, median, table } from './lib/stats';
 import { startUpstream, type Upstream } from './lib/upstream';
 import {
   countRecordedRequests,
+  type EdgewayOptions,
+  type Recorded,
   type RunningWorker,
   startEdgeway,
   startPassthrough,
@@ -63,8 +69,9 @@ if (args.help) {
   --stream-requests N    sequential streaming requests (default 100, after --stream-warmup 10)
   --chunks N / --chunk-gap-ms MS   streaming mock: N content chunks MS apart (default 20 / 5)
   --rounds N             repeat the non-stream phases N times, targets interleaved (default 1; 0 = skip them)
-  --profile              also: pass-through + openai SDK variant, Edgeway with D1 recording stubbed out,
-                         and a V8 CPU profile of Edgeway's isolate under load
+  --profile              also: pass-through + openai SDK variant, Edgeway with D1 stubbed, then also the
+                         rate limiter off, then also no request log; and V8 CPU profiles of Edgeway's
+                         isolate under load (cache bypassed, cache hit)
   --via-entry            reach workers through Miniflare's entry worker instead of direct sockets
   --gzip                 clients send Accept-Encoding: gzip, as the openai SDK and browsers do
   --ref GIT_REF          measure that commit: exported to a temporary directory and built there,
@@ -126,6 +133,8 @@ interface Target {
   label: string;
   origin: string;
   serverPids: number[]; // whose CPU is "server CPU" for this target
+  headers?: ExtraHeaders; // added to every measured request
+  expectCache?: string; // the X-Cache-Status every answer must carry
 }
 
 // Requests each target answered with 2xx, warm-ups and smoke tests included (to check D1 recording).
@@ -145,16 +154,22 @@ interface RoundResult {
   latency: Record<string, Sequential>;
 }
 
+const VARIANT_LABELS: Record<string, string> = {
+  'c-': '(c-) Edgeway, D1 stubbed, cache bypassed',
+  'c--': '(c--) Edgeway, D1 stubbed, rate limiter off, cache bypassed',
+  'c---': '(c---) Edgeway, D1 stubbed, rate limiter off, no request log, cache bypassed',
+};
+
 const sumCpu = (pids: number[]) => pids.reduce((s, p) => s + cpuMs(p), 0);
 
 async function measureSaturated(t: Target, upstream: Upstream): Promise<SaturatedRow> {
-  if (WARMUP > 0) addAnswered(t.key, (await saturate(t.origin, CONNECTIONS, WARMUP)).ok);
+  if (WARMUP > 0) addAnswered(t.key, (await saturate(t.origin, CONNECTIONS, WARMUP, t.headers)).ok);
   const serverPids = t.serverPids;
   const mockIsServer = serverPids.includes(upstream.pid);
   const s0 = sumCpu(serverPids);
   const m0 = cpuMs(upstream.pid);
   const l0 = selfCpuMs();
-  const r = await saturate(t.origin, CONNECTIONS, DURATION);
+  const r = await saturate(t.origin, CONNECTIONS, DURATION, t.headers);
   addAnswered(t.key, r.ok);
   const server = sumCpu(serverPids) - s0;
   const mock = cpuMs(upstream.pid) - m0;
@@ -232,41 +247,110 @@ async function main() {
   const stop = async (...ws: RunningWorker[]) => {
     for (const w of ws) await w.dispose();
   };
+  // Profiling variants of Edgeway, each one part lighter than the previous (see README "Profiling").
+  const hasRequestLog = Object.keys(cfg.queueProducers).length > 0;
+  const startVariants = async (base: string) => {
+    const specs: { key: string; label: string; opts: EdgewayOptions }[] = [
+      { key: 'c-', label: VARIANT_LABELS['c-'] ?? '', opts: { stubD1: true, name: 'edgeway-stub-d1' } },
+      {
+        key: 'c--',
+        label: VARIANT_LABELS['c--'] ?? '',
+        opts: { stubD1: true, noRateLimit: true, name: 'edgeway-stub-d1-no-limiter' },
+      },
+    ];
+    if (hasRequestLog)
+      specs.push({
+        key: 'c---',
+        label: VARIANT_LABELS['c---'] ?? '',
+        opts: { stubD1: true, noRateLimit: true, noRequestLog: true, name: 'edgeway-bare' },
+      });
+    const out: { key: string; label: string; worker: RunningWorker }[] = [];
+    for (const spec of specs) {
+      const worker = await startEdgeway(cfg, base, { ...startOpts, ...spec.opts });
+      cleanups.push(() => worker.dispose());
+      out.push({ key: spec.key, label: spec.label, worker });
+    }
+    return out;
+  };
 
   // --- non-streaming: throughput, latency, CPU --------------------------------------------------
   const { pass, edge } = await startPair(upstream.mock);
   const variants: RunningWorker[] = [];
+  let sdk: RunningWorker | undefined;
   if (args.profile) {
-    variants.push(await startSdkVariant(cfg, `${upstream.mock}/v1`, startOpts));
-    cleanups.push(() => variants[0]?.dispose() ?? Promise.resolve());
-    variants.push(
-      await startEdgeway(cfg, `${upstream.mock}/v1`, { ...startOpts, stubD1: true, name: 'edgeway-stub-d1' }),
-    );
-    cleanups.push(() => variants[1]?.dispose() ?? Promise.resolve());
+    const w = await startSdkVariant(cfg, `${upstream.mock}/v1`, startOpts);
+    cleanups.push(() => w.dispose());
+    variants.push(w);
+    sdk = w;
   }
-  const [sdk, stub] = variants;
+  const edgewayVariants = args.profile ? await startVariants(`${upstream.mock}/v1`) : [];
+  variants.push(...edgewayVariants.map((v) => v.worker));
   const targets: Target[] = [
     { key: 'a', label: '(a) mock upstream, direct', origin: upstream.mock, serverPids: [upstream.pid] },
     { key: 'b', label: '(b) pass-through worker', origin: pass.origin, serverPids: pass.pids },
-    { key: 'c', label: '(c) Edgeway /v1/chat/completions', origin: edge.origin, serverPids: edge.pids },
+    {
+      key: 'c',
+      label: '(c) Edgeway, cache bypassed (miss path)',
+      origin: edge.origin,
+      serverPids: edge.pids,
+      headers: BYPASS_CACHE,
+      expectCache: 'BYPASS',
+    },
+    // Same worker, same body, no Cache-Control: after warmCache every answer comes from the exact cache.
+    {
+      key: 'c-hit',
+      label: '(c-hit) Edgeway, cache hit',
+      origin: edge.origin,
+      serverPids: edge.pids,
+      expectCache: 'HIT',
+    },
   ];
   if (sdk) targets.push({ key: 's', label: '(s) pass-through + openai SDK', origin: sdk.origin, serverPids: sdk.pids });
-  if (stub)
+  for (const v of edgewayVariants)
     targets.push({
-      key: 'c-',
-      label: '(c-) Edgeway, D1 recording stubbed',
-      origin: stub.origin,
-      serverPids: stub.pids,
+      key: v.key,
+      label: v.label,
+      origin: v.worker.origin,
+      serverPids: v.worker.pids,
+      headers: BYPASS_CACHE,
+      expectCache: 'BYPASS',
     });
   log(
     `workers: passthrough ${pass.origin} (workerd ${pass.pids.join(',')}), edgeway ${edge.origin} (workerd ${edge.pids.join(',')})`,
   );
 
   const rowsBefore = await countRecordedRequests(edge.mf);
-  for (const t of targets) {
-    await smoke(t.origin, /"content"\s*:\s*"Mock answer to:/);
+  const MOCK_ANSWER = /"content"\s*:\s*"Mock answer to:/;
+  for (const t of [...targets]) {
+    if (t.key === 'c-hit') continue;
+    const status = await smoke(t.origin, MOCK_ANSWER, t.headers);
     addAnswered(t.key, 1);
+    if (t.expectCache && status !== t.expectCache) {
+      if (t.key !== 'c' || status !== undefined)
+        throw new Error(`${t.label}: X-Cache-Status ${status ?? '(none)'}, expected ${t.expectCache}`);
+      // A build from before the response cache: nothing to bypass, and no hit to measure.
+      log('this build sends no X-Cache-Status (no response cache): (c-hit) skipped');
+      for (const x of targets) delete x.expectCache;
+      targets.splice(
+        targets.findIndex((x) => x.key === 'c-hit'),
+        1,
+      );
+    }
   }
+  if (targets.some((t) => t.key === 'c-hit')) {
+    // One MISS that stores the answer, then requests until one is a HIT (the store runs in waitUntil).
+    const warm = await warmCache(edge.origin, MOCK_ANSWER);
+    addAnswered('c-hit', warm.sent);
+    if (warm.cacheable) log(`cache warmed for (c-hit): ${warm.sent} requests until X-Cache-Status: HIT`);
+    else {
+      log(`a plain request answers X-Cache-Status ${warm.status ?? '(none)'}, not MISS: (c-hit) skipped`);
+      targets.splice(
+        targets.findIndex((x) => x.key === 'c-hit'),
+        1,
+      );
+    }
+  }
+  const seenCache: Record<string, CacheTally> = {};
 
   const rounds: RoundResult[] = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -281,16 +365,35 @@ async function main() {
     }
     for (const t of order) {
       log(`round ${round + 1}/${ROUNDS} concurrency 1 ${t.label}: ${LAT_N} requests`);
-      const lat = await sequential(t.origin, LAT_N, LAT_WARM, 120);
+      const lat = await sequential(t.origin, LAT_N, LAT_WARM, 120, t.headers);
       addAnswered(t.key, lat.n + LAT_WARM);
       res.latency[t.key] = lat;
+      if (t.expectCache) {
+        const seen = (seenCache[t.key] ??= {});
+        for (const [k, n] of Object.entries(lat.cache)) seen[k] = (seen[k] ?? 0) + n;
+        const wrong = Object.entries(lat.cache).filter(([k]) => k !== t.expectCache);
+        if (wrong.length > 0)
+          log(`  ${t.key}: answers with X-Cache-Status other than ${t.expectCache}: ${JSON.stringify(lat.cache)}`);
+      }
     }
     rounds.push(res);
   }
   // Recording runs in waitUntil: give the last ones a moment, then check they all landed.
   await new Promise((r) => setTimeout(r, 500));
-  const recorded = (await countRecordedRequests(edge.mf)) - rowsBefore;
-  const sentToEdgeway = answered.get('c') ?? 0;
+  let rowsAfter = await countRecordedRequests(edge.mf);
+  // The request-log queue delivers batches of up to 100, or after max_batch_timeout (1 s): wait until
+  // its consumer has caught up (two equal counts 1 s apart, at most 15 s).
+  for (let i = 0; rowsAfter.events !== undefined && i < 15; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const again = await countRecordedRequests(edge.mf);
+    const settled = again.events === rowsAfter.events;
+    rowsAfter = again;
+    if (settled) break;
+  }
+  const recorded: Recorded = { total: rowsAfter.total - rowsBefore.total, byCache: {} };
+  if (rowsAfter.events !== undefined) recorded.events = rowsAfter.events - (rowsBefore.events ?? 0);
+  for (const [k, n] of Object.entries(rowsAfter.byCache)) recorded.byCache[k] = n - (rowsBefore.byCache[k] ?? 0);
+  const sentToEdgeway = { c: answered.get('c') ?? 0, 'c-hit': answered.get('c-hit') ?? 0 };
   await stop(pass, edge, ...variants);
 
   // --- streaming: TTFB, total time, chunk relay ---------------------------------------------------
@@ -300,39 +403,56 @@ async function main() {
     const streamTargets: Target[] = [
       { key: 'a', label: '(a) streaming mock, direct', origin: upstream.stream, serverPids: [upstream.pid] },
       { key: 'b', label: '(b) pass-through worker', origin: sp.pass.origin, serverPids: sp.pass.pids },
-      { key: 'c', label: '(c) Edgeway', origin: sp.edge.origin, serverPids: sp.edge.pids },
+      {
+        key: 'c',
+        label: '(c) Edgeway, cache bypassed',
+        origin: sp.edge.origin,
+        serverPids: sp.edge.pids,
+        headers: BYPASS_CACHE,
+      },
     ];
     const extra: RunningWorker[] = [];
     if (args.profile) {
-      const st = await startEdgeway(cfg, `${upstream.stream}/v1`, {
-        ...startOpts,
-        stubD1: true,
-        name: 'edgeway-stub-d1',
-      });
-      cleanups.push(() => st.dispose());
-      extra.push(st);
-      streamTargets.push({
-        key: 'c-',
-        label: '(c-) Edgeway, D1 recording stubbed',
-        origin: st.origin,
-        serverPids: st.pids,
-      });
+      for (const v of await startVariants(`${upstream.stream}/v1`)) {
+        extra.push(v.worker);
+        streamTargets.push({
+          key: v.key,
+          label: v.label,
+          origin: v.worker.origin,
+          serverPids: v.worker.pids,
+          headers: BYPASS_CACHE,
+        });
+      }
     }
     stream = {};
     for (const t of streamTargets) {
       log(`streaming ${t.label}: ${STREAM_N} requests, ${CHUNKS} chunks ${GAP_MS} ms apart`);
-      stream[t.key] = await streaming(t.origin, STREAM_N, STREAM_WARM, CHUNKS, GAP_MS, 120);
+      stream[t.key] = await streaming(t.origin, STREAM_N, STREAM_WARM, CHUNKS, GAP_MS, 120, t.headers);
     }
     await stop(sp.pass, sp.edge, ...extra);
   }
 
   // --- optional JS CPU profile of Edgeway ------------------------------------------------------
   let profile: ProfileReport | undefined;
+  let profileHit: ProfileReport | undefined;
   if (args.profile) {
-    log(`profiling Edgeway (V8 sampling profiler over the inspector) for ${args['profile-seconds']} s under load`);
+    log(
+      `profiling Edgeway, cache bypassed (V8 sampling profiler over the inspector) for ${args['profile-seconds']} s under load`,
+    );
     profile = await profileEdgeway(cfg, `${upstream.mock}/v1`, CONNECTIONS, num('profile-seconds'), (w) =>
       cleanups.push(() => w.dispose()),
     );
+    if (targets.some((t) => t.key === 'c-hit')) {
+      log(`profiling Edgeway, cache hit, for ${args['profile-seconds']} s under load`);
+      profileHit = await profileEdgeway(
+        cfg,
+        `${upstream.mock}/v1`,
+        CONNECTIONS,
+        num('profile-seconds'),
+        (w) => cleanups.push(() => w.dispose()),
+        true,
+      );
+    }
   }
 
   await cleanup();
@@ -341,13 +461,17 @@ async function main() {
     `Edgeway built from the ${measured}; ${args['via-entry'] ? 'Miniflare entry worker' : 'direct sockets'}${args.gzip ? ', Accept-Encoding: gzip' : ''}; ` +
     `saturated ${WARMUP} s + ${DURATION} s × ${CONNECTIONS} connections, c=1 ${LAT_N} requests (+${LAT_WARM} warm-up), ` +
     `streaming ${STREAM_N} requests of ${CHUNKS} chunks ${GAP_MS} ms apart`;
-  const report = `\n# Edgeway bench — ${new Date().toISOString()}\n\n${settings}\n${render(targets, rounds, stream, profile, { recorded, sentToEdgeway })}`;
+  const report = `\n# Edgeway bench — ${new Date().toISOString()}\n\n${settings}\n${render(targets, rounds, stream, profile, profileHit, { recorded, sentToEdgeway, seenCache })}`;
   process.stdout.write(report);
   log(`done in ${fmt((performance.now() - started) / 1000, 0)} s`);
   if (args.json) {
     writeFileSync(
       args.json,
-      JSON.stringify({ machine, measured, args, targets, rounds, stream, profile, recorded, sentToEdgeway }, null, 2),
+      JSON.stringify(
+        { machine, measured, args, targets, rounds, stream, profile, profileHit, recorded, sentToEdgeway, seenCache },
+        null,
+        2,
+      ),
     );
     log(`figures written to ${args.json}`);
   }
@@ -359,7 +483,8 @@ function render(
   rounds: RoundResult[],
   stream: Record<string, StreamStats> | undefined,
   profile: ProfileReport | undefined,
-  d1: { recorded: number; sentToEdgeway: number },
+  profileHit: ProfileReport | undefined,
+  d1: { recorded: Recorded; sentToEdgeway: Record<string, number>; seenCache: Record<string, CacheTally> },
 ): string {
   const out: string[] = [];
   const med = (f: (r: RoundResult) => number | undefined) => median(rounds.map((r) => f(r) ?? Number.NaN));
@@ -433,9 +558,26 @@ function render(
       ),
     );
     const bad = rounds.reduce((s, r) => s + Object.values(r.saturated).reduce((a, x) => a + x.bad, 0), 0);
+    const sent = Object.values(d1.sentToEdgeway).reduce((a, n) => a + n, 0);
+    const byCache = Object.entries(d1.recorded.byCache)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+    const hasHit = targets.some((t) => t.key === 'c-hit');
     out.push(
-      `\nFailed requests in saturated phases: ${bad}. D1 rows recorded by Edgeway: ${d1.recorded} for ${d1.sentToEdgeway} answers counted (autocannon leaves uncounted the ≤ ${CONNECTIONS} requests in flight when a phase ends).`,
+      `\nFailed requests in saturated phases: ${bad}. D1 rows recorded by Edgeway: ${d1.recorded.total}${byCache ? ` (cache_status: ${byCache})` : ''} for ${sent} answers counted` +
+        `${hasHit ? ` ((c) ${d1.sentToEdgeway.c ?? 0}, (c-hit) ${d1.sentToEdgeway['c-hit'] ?? 0}, of which 1 MISS warming the cache)` : ''}` +
+        ` (autocannon leaves uncounted the ≤ ${CONNECTIONS} requests in flight when a phase ends).` +
+        `${d1.recorded.events === undefined ? '' : ` Request-log queue: ${d1.recorded.events} events written to D1 by its consumer.`}`,
     );
+    const seen = targets
+      .filter((t) => d1.seenCache[t.key])
+      .map(
+        (t) =>
+          `${t.label.replace(/\).*$/, ')')} ${Object.entries(d1.seenCache[t.key] ?? {})
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ')} (expected ${t.expectCache ?? '—'})`,
+      );
+    if (seen.length > 0) out.push(`\nX-Cache-Status of every c=1 answer (warm-up included): ${seen.join('; ')}.`);
   }
   out.push('\n\n## Streaming (stream: true), concurrency 1\n');
   if (stream) {
@@ -456,11 +598,13 @@ function render(
         ],
         Object.entries(stream).map(([k, s]) => [
           (
-            { a: '(a) streaming mock, direct', b: '(b) pass-through worker', c: '(c) Edgeway' } as Record<
-              string,
-              string
-            >
-          )[k] ?? '(c-) Edgeway, D1 recording stubbed',
+            {
+              a: '(a) streaming mock, direct',
+              b: '(b) pass-through worker',
+              c: '(c) Edgeway, cache bypassed',
+              ...VARIANT_LABELS,
+            } as Record<string, string>
+          )[k] ?? k,
           `${s.complete}/${s.n}`,
           fmt(s.ttfbP50, 3),
           fmt(s.ttfbP99, 3),
@@ -499,6 +643,26 @@ function render(
       (r) => (r.saturated.c?.serverCpuUsPerReq ?? Number.NaN) / (r.saturated.b?.serverCpuUsPerReq ?? Number.NaN),
     );
     rows.push(['Edgeway workerd CPU/req ÷ pass-through', `${fmt(cpuRatio, 2)} ×`, '(info)', '']);
+    if (rounds[0]?.saturated['c-hit']) {
+      const hitRps = rounds.map((r) => (r.saturated['c-hit']?.rps ?? Number.NaN) / (r.saturated.b?.rps ?? Number.NaN));
+      rows.push([
+        'Cache hit rps / pass-through rps',
+        `${fmt(100 * median(hitRps), 1)} %${rounds.length > 1 ? ` (rounds: ${hitRps.map((x) => fmt(100 * x, 1)).join(', ')})` : ''}`,
+        '(recorded)',
+        '',
+      ]);
+      const hitDelta = median(
+        rounds.map((r) => (r.latency['c-hit']?.p50 ?? Number.NaN) - (r.latency.b?.p50 ?? Number.NaN)),
+      );
+      rows.push(['Cache hit p50 − pass-through p50, c=1', `${fmt(hitDelta, 3)} ms`, '(recorded)', '']);
+      const hitCpu = med(
+        (r) =>
+          (r.saturated['c-hit']?.serverCpuUsPerReq ?? Number.NaN) / (r.saturated.b?.serverCpuUsPerReq ?? Number.NaN),
+      );
+      rows.push(['Cache hit workerd CPU/req ÷ pass-through', `${fmt(hitCpu, 2)} ×`, '(info)', '']);
+      const hitVsMiss = med((r) => (r.saturated['c-hit']?.rps ?? Number.NaN) / (r.saturated.c?.rps ?? Number.NaN));
+      rows.push(['Cache hit rps / cache-bypassed rps', `${fmt(hitVsMiss, 2)} ×`, '(info)', '']);
+    }
   }
   if (stream?.b && stream.c) {
     const ttfbAdded = stream.c.ttfbP50 - stream.b.ttfbP50;
@@ -538,23 +702,72 @@ function render(
             fmt(p50('s') - p50('b'), 3),
             `(s) ${fmt(100 * rps('s'), 1)} %`,
           ],
+          ...(rounds[0].saturated['c---']
+            ? [
+                [
+                  '+ rest of Edgeway without D1, rate limiter and request log: Hono, zod-openapi, middleware, router, pipeline, cache key (c--- − s)',
+                  fmt(cpu('c---') - cpu('s'), 0),
+                  fmt(p50('c---') - p50('s'), 3),
+                  `(c---) ${fmt(100 * rps('c---'), 1)} %`,
+                ],
+                [
+                  '+ request log: one queue message per request, and its consumer run in the same process (c-- − c---)',
+                  fmt(cpu('c--') - cpu('c---'), 0),
+                  fmt(p50('c--') - p50('c---'), 3),
+                  `(c--) ${fmt(100 * rps('c--'), 1)} %`,
+                ],
+              ]
+            : rounds[0].saturated['c--']
+              ? [
+                  [
+                    '+ rest of Edgeway without D1 and rate limiter: Hono, zod-openapi, middleware, router, pipeline, cache key (c-- − s)',
+                    fmt(cpu('c--') - cpu('s'), 0),
+                    fmt(p50('c--') - p50('s'), 3),
+                    `(c--) ${fmt(100 * rps('c--'), 1)} %`,
+                  ],
+                ]
+              : []),
+          ...(rounds[0].saturated['c--']
+            ? [
+                [
+                  '+ rate limiter: RateLimiter Durable Object call (c- − c--)',
+                  fmt(cpu('c-') - cpu('c--'), 0),
+                  fmt(p50('c-') - p50('c--'), 3),
+                  `(c-) ${fmt(100 * rps('c-'), 1)} %`,
+                ],
+              ]
+            : [
+                [
+                  '+ rest of Edgeway without D1: Hono, zod-openapi, middleware, router, pipeline (c- − s)',
+                  fmt(cpu('c-') - cpu('s'), 0),
+                  fmt(p50('c-') - p50('s'), 3),
+                  `(c-) ${fmt(100 * rps('c-'), 1)} %`,
+                ],
+              ]),
           [
-            '+ rest of Edgeway without D1: Hono, zod-openapi, middleware, router, pipeline (c- − s)',
-            fmt(cpu('c-') - cpu('s'), 0),
-            fmt(p50('c-') - p50('s'), 3),
-            `(c-) ${fmt(100 * rps('c-'), 1)} %`,
-          ],
-          [
-            '+ D1 request recording (c − c-)',
+            '+ D1: request rows and the request-log consumer writes (c − c-)',
             fmt(cpu('c') - cpu('c-'), 0),
             fmt(p50('c') - p50('c-'), 3),
             `(c) ${fmt(100 * rps('c'), 1)} %`,
           ],
+          ...(rounds[0].saturated['c-hit']
+            ? [
+                [
+                  'cache hit instead (c-hit − b): whole pipeline, answer from KV, no upstream call',
+                  fmt(cpu('c-hit') - cpu('b'), 0),
+                  fmt(p50('c-hit') - p50('b'), 3),
+                  `(c-hit) ${fmt(100 * rps('c-hit'), 1)} %`,
+                ],
+              ]
+            : []),
         ],
       ),
     );
   }
-  if (profile) out.push(`\n\n## Where Edgeway's JS time goes (V8 sampling profile, self time)\n\n${profile.text}`);
+  if (profile)
+    out.push(`\n\n## Where Edgeway's JS time goes, cache bypassed (V8 sampling profile, self time)\n\n${profile.text}`);
+  if (profileHit)
+    out.push(`\n\n## Where Edgeway's JS time goes, cache hit (V8 sampling profile, self time)\n\n${profileHit.text}`);
   out.push('\n');
   return out.join('');
 }

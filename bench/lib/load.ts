@@ -6,8 +6,23 @@ import { STAMP } from './stream-mock';
 import { nsToMs, percentile, sortedCopy } from './stats';
 
 export const PATH = '/v1/chat/completions';
-// Headers every measured request carries; run.ts adds Accept-Encoding for --gzip.
+// Headers every measured request carries; run.ts adds Accept-Encoding for --gzip. Each target may add
+// its own (extra), e.g. BYPASS_CACHE for Edgeway's cache-miss path.
 export const HEADERS: Record<string, string> = { 'content-type': 'application/json' };
+export type ExtraHeaders = Record<string, string>;
+const headersWith = (extra: ExtraHeaders = {}): Record<string, string> => ({ ...HEADERS, ...extra });
+
+// Edgeway's response cache is neither read (no-cache) nor written (no-store): every request goes
+// through the whole pipeline to the upstream, as a cache miss would. Answers say X-Cache-Status: BYPASS.
+export const BYPASS_CACHE: ExtraHeaders = { 'cache-control': 'no-cache, no-store' };
+export const CACHE_STATUS = 'x-cache-status';
+
+// Tally of X-Cache-Status values seen ('(none)' when absent).
+export type CacheTally = Record<string, number>;
+function tally(t: CacheTally, value: string | string[] | undefined): void {
+  const v = Array.isArray(value) ? value.join(',') : (value ?? '(none)');
+  t[v] = (t[v] ?? 0) + 1;
+}
 
 export function requestBody(stream: boolean): string {
   return JSON.stringify({
@@ -29,11 +44,16 @@ export interface Saturated {
   latencyP99Ms: number;
 }
 
-export async function saturate(origin: string, connections: number, durationS: number): Promise<Saturated> {
+export async function saturate(
+  origin: string,
+  connections: number,
+  durationS: number,
+  extra?: ExtraHeaders,
+): Promise<Saturated> {
   const r = await autocannon({
     url: origin + PATH,
     method: 'POST',
-    headers: HEADERS,
+    headers: headersWith(extra),
     body: requestBody(false),
     connections,
     duration: durationS,
@@ -57,22 +77,32 @@ export interface Sequential {
   p99: number;
   mean: number;
   max: number;
+  cache: CacheTally; // X-Cache-Status of every answer, warm-up included
 }
 
 // `count` requests one after another on one keep-alive connection, after `warmup` unmeasured ones.
 // Each sample runs from sending the request to having read the whole body. Stops early at maxS.
-export async function sequential(origin: string, count: number, warmup: number, maxS: number): Promise<Sequential> {
+export async function sequential(
+  origin: string,
+  count: number,
+  warmup: number,
+  maxS: number,
+  extra?: ExtraHeaders,
+): Promise<Sequential> {
   const client = new Client(origin, { pipelining: 1, keepAliveTimeout: 60_000 });
   const body = requestBody(false);
+  const headers = headersWith(extra);
   const samples: number[] = [];
+  const cache: CacheTally = {};
   const deadline = performance.now() + maxS * 1000;
   try {
     for (let i = 0; i < warmup + count && performance.now() < deadline; i++) {
       const t0 = process.hrtime.bigint();
-      const res = await client.request({ path: PATH, method: 'POST', headers: HEADERS, body });
+      const res = await client.request({ path: PATH, method: 'POST', headers, body });
       await res.body.text();
       const t1 = process.hrtime.bigint();
       if (res.statusCode !== 200) throw new Error(`${origin}: status ${res.statusCode}`);
+      tally(cache, res.headers[CACHE_STATUS]);
       if (i >= warmup) samples.push(nsToMs(t1 - t0));
     }
   } finally {
@@ -86,6 +116,7 @@ export async function sequential(origin: string, count: number, warmup: number, 
     p99: percentile(s, 99),
     mean: s.reduce((a, b) => a + b, 0) / s.length,
     max: s[s.length - 1] ?? Number.NaN,
+    cache,
   };
 }
 
@@ -97,11 +128,12 @@ export interface StreamSample {
   chunks: { index: number; sentNs: bigint; recvNs: bigint }[];
   reads: number;
   done: boolean;
+  cacheStatus: string | string[] | undefined;
 }
 
-async function streamOnce(client: Client, body: string): Promise<StreamSample> {
+async function streamOnce(client: Client, body: string, headers: Record<string, string>): Promise<StreamSample> {
   const t0 = process.hrtime.bigint();
-  const res = await client.request({ path: PATH, method: 'POST', headers: HEADERS, body });
+  const res = await client.request({ path: PATH, method: 'POST', headers, body });
   if (res.statusCode !== 200) throw new Error(`stream: status ${res.statusCode}: ${await res.body.text()}`);
   const decoder = new TextDecoder();
   let buffered = '';
@@ -133,6 +165,7 @@ async function streamOnce(client: Client, body: string): Promise<StreamSample> {
     chunks,
     reads,
     done: (all + buffered).includes('data: [DONE]') && !/"error"\s*:/.test(all),
+    cacheStatus: res.headers[CACHE_STATUS],
   };
 }
 
@@ -156,6 +189,7 @@ export interface StreamStats {
   heldChunks: number;
   totalChunks: number;
   readsPerResponse: number;
+  cache: CacheTally;
 }
 
 export async function streaming(
@@ -165,14 +199,16 @@ export async function streaming(
   expectChunks: number,
   gapMs: number,
   maxS: number,
+  extraHeaders?: ExtraHeaders,
 ): Promise<StreamStats> {
   const client = new Client(origin, { pipelining: 1, keepAliveTimeout: 60_000 });
   const body = requestBody(true);
+  const headers = headersWith(extraHeaders);
   const samples: StreamSample[] = [];
   const deadline = performance.now() + maxS * 1000;
   try {
     for (let i = 0; i < warmup + count && performance.now() < deadline; i++) {
-      const s = await streamOnce(client, body);
+      const s = await streamOnce(client, body, headers);
       if (i >= warmup) samples.push(s);
     }
   } finally {
@@ -182,7 +218,9 @@ export async function streaming(
   const extra: number[] = [];
   let held = 0;
   let complete = 0;
+  const cache: CacheTally = {};
   for (const s of samples) {
+    tally(cache, s.cacheStatus);
     const inOrder = s.chunks.every((c, i) => c.index === i);
     if (s.done && inOrder && s.chunks.length === expectChunks) complete++;
     s.chunks.forEach((c, i) => {
@@ -228,23 +266,48 @@ export async function streaming(
     heldChunks: held,
     totalChunks: delays.length,
     readsPerResponse: samples.reduce((a, s) => a + s.reads, 0) / Math.max(1, samples.length),
+    cache,
   };
 }
 
 // One request, checked: used before measuring so a broken target fails loudly, not as fast 500s.
-export async function smoke(origin: string, expect: RegExp): Promise<void> {
+// Returns the answer's X-Cache-Status (undefined when the target sends none).
+export async function smoke(origin: string, expect: RegExp, extra?: ExtraHeaders): Promise<string | undefined> {
   const client = new Client(origin);
   try {
     const res = await client.request({
       path: PATH,
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...extra },
       body: requestBody(false),
     });
     const text = await res.body.text();
     if (res.statusCode !== 200 || !expect.test(text))
       throw new Error(`${origin}${PATH}: status ${res.statusCode}: ${text.slice(0, 500)}`);
+    const status = res.headers[CACHE_STATUS];
+    return Array.isArray(status) ? status.join(',') : status;
   } finally {
     await client.close();
+  }
+}
+
+// Makes the next plain request of this body an exact cache hit: one request without BYPASS_CACHE
+// (a MISS, stored in the background), then more until one answers HIT. Returns the requests sent,
+// and `cacheable: false` when the first answer is neither MISS nor HIT (a build that does not cache it).
+export async function warmCache(
+  origin: string,
+  expect: RegExp,
+  maxS = 10,
+): Promise<{ sent: number; cacheable: boolean; status?: string }> {
+  const deadline = performance.now() + maxS * 1000;
+  let sent = 0;
+  for (;;) {
+    const status = await smoke(origin, expect);
+    sent++;
+    if (status === 'HIT') return { sent, cacheable: true };
+    if (sent === 1 && status !== 'MISS') return { sent, cacheable: false, status };
+    if (performance.now() > deadline)
+      throw new Error(`${origin}: no cache HIT within ${maxS} s (${sent} requests, last X-Cache-Status ${status})`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

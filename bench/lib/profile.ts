@@ -3,7 +3,7 @@
 // the package or source file it came from. Natives without a script (JSON.parse, Promise machinery,
 // fetch internals) are charged to their nearest JS caller, so "openai" includes what the SDK calls.
 import { readFileSync } from 'node:fs';
-import { saturate } from './load';
+import { BYPASS_CACHE, saturate, warmCache } from './load';
 import { cpuMs } from './proc';
 import type { WranglerConfig } from './project';
 import { fmt, table } from './stats';
@@ -209,6 +209,13 @@ function category(group: string): string {
   if (group === 'drizzle-orm' || group.includes('d1-api') || group.startsWith('src/db/'))
     return 'D1 recording, worker side (drizzle-orm + D1 binding JS)';
   if (group === 'src/providers/http.ts') return 'upstream fetch() (workerd native, the pass-through does it too)';
+  if (group === 'src/gateway/cache.ts' || group === 'src/gateway/cache-key.ts' || group === 'src/gateway/flight.ts')
+    return 'response cache (key hash, KV get, CacheIndex DO call)';
+  if (group === 'src/middleware/rate-limit.ts') return 'rate limiter (RateLimiter DO call)';
+  if (group === 'src/observability/request-log.ts') return 'request log: event and queue send';
+  if (group.startsWith('src/queues/')) return 'request-log consumer (queue handler, same isolate)';
+  // Miniflare runs a worker's Durable Objects in the worker's own isolate (on Cloudflare: elsewhere).
+  if (group.startsWith('src/durable-objects/')) return 'Durable Objects run in this isolate (RateLimiter, CacheIndex)';
   if (group.startsWith('hono') || group.startsWith('@hono/')) return 'Hono + @hono/zod-openapi';
   if (group.startsWith('zod')) return 'zod';
   if (group.startsWith('src/')) return 'Edgeway src/ (own code)';
@@ -309,7 +316,8 @@ function analyse(
   return { sampledMs: total / 1000, groups: g, functions: fns, text };
 }
 
-// Profiles Edgeway's isolate while autocannon saturates it. The other isolates of its workerd process
+// Profiles Edgeway's isolate while autocannon saturates it: on the cache-miss path (cache bypassed), or
+// with `hit` on the exact-cache-hit path (one warm-up request stores the answer first). The other isolates of its workerd process
 // (Miniflare's outbound interceptor, the D1 simulator) are not sampled; the bench's stubbed-D1 variant
 // measures what D1 costs in total from /proc instead.
 export async function profileEdgeway(
@@ -318,11 +326,15 @@ export async function profileEdgeway(
   connections: number,
   seconds: number,
   register: (w: RunningWorker) => void,
+  hit = false,
 ): Promise<ProfileReport> {
   const w = await startEdgeway(cfg, openaiBaseUrl, { inspector: true, name: 'edgeway' });
   register(w);
+  const headers = hit ? undefined : BYPASS_CACHE;
   try {
-    await saturate(w.origin, connections, 2); // warm up before attaching
+    if (hit && !(await warmCache(w.origin, /"content"\s*:\s*"Mock answer to:/)).cacheable)
+      throw new Error('profile: this build does not answer the request from its cache');
+    await saturate(w.origin, connections, 2, headers); // warm up before attaching
     const targets = await inspectorTargets(w);
     const sessions: { id: string; inspector: Inspector }[] = [];
     try {
@@ -336,7 +348,7 @@ export async function profileEdgeway(
       }
       await Promise.all(sessions.map((s) => s.inspector.send('Profiler.start')));
       const c0 = w.pids.reduce((a, p) => a + cpuMs(p), 0);
-      const load = await saturate(w.origin, connections, seconds);
+      const load = await saturate(w.origin, connections, seconds, headers);
       const workerdMs = w.pids.reduce((a, p) => a + cpuMs(p), 0) - c0;
       const profiles = await Promise.all(
         sessions.map(async (s) => ({

@@ -16,6 +16,13 @@ export interface DurableObjectBinding {
   useSQLite: boolean;
 }
 
+export interface QueueConsumer {
+  maxBatchSize?: number;
+  maxBatchTimeout?: number;
+  maxRetries?: number;
+  deadLetterQueue?: string;
+}
+
 export interface WranglerConfig {
   // The tree measured: ROOT, or a commit exported to a temporary directory.
   dir: string;
@@ -27,13 +34,18 @@ export interface WranglerConfig {
   kv: string[];
   r2: string[];
   durableObjects: Record<string, DurableObjectBinding>;
+  // [[queues.producers]]: binding → queue name; [[queues.consumers]]: queue name → settings. The
+  // consumer is the worker itself (its `queue` handler), as wrangler.toml declares it.
+  queueProducers: Record<string, { queueName: string }>;
+  queueConsumers: Record<string, QueueConsumer>;
 }
 
-type Value = string | string[] | boolean;
+type Value = string | string[] | boolean | number;
 type Table = Record<string, Value>;
 
-// Just enough TOML for wrangler.toml's top level: `key = "string" | ["a", "b"] | true`, tables
-// ([vars]) and arrays of tables ([[d1_databases]], [[durable_objects.bindings]], [[migrations]]).
+// Just enough TOML for wrangler.toml's top level: `key = "string" | ["a", "b"] | true | 12`, tables
+// ([vars]) and arrays of tables ([[d1_databases]], [[durable_objects.bindings]], [[migrations]],
+// [[queues.producers]], [[queues.consumers]]).
 // Everything under [env.*] is ignored; so are values this reader does not understand.
 export function readWranglerConfig(dir: string = ROOT): WranglerConfig {
   const text = readFileSync(join(dir, 'wrangler.toml'), 'utf8');
@@ -86,6 +98,28 @@ export function readWranglerConfig(dir: string = ROOT): WranglerConfig {
       useSQLite: sqliteClasses.has(className),
     };
   }
+  const num = (t: Table, k: string) => (typeof t[k] === 'number' ? (t[k] as number) : undefined);
+  const queueProducers: Record<string, { queueName: string }> = {};
+  for (const t of arrays.get('queues.producers') ?? []) {
+    const binding = str(t, 'binding');
+    const queue = str(t, 'queue');
+    if (binding && queue) queueProducers[binding] = { queueName: queue };
+  }
+  const queueConsumers: Record<string, QueueConsumer> = {};
+  for (const t of arrays.get('queues.consumers') ?? []) {
+    const queue = str(t, 'queue');
+    if (!queue) continue;
+    const c: QueueConsumer = {};
+    const size = num(t, 'max_batch_size');
+    const timeout = num(t, 'max_batch_timeout');
+    const retries = num(t, 'max_retries');
+    const dlq = str(t, 'dead_letter_queue');
+    if (size !== undefined) c.maxBatchSize = size;
+    if (timeout !== undefined) c.maxBatchTimeout = timeout;
+    if (retries !== undefined) c.maxRetries = retries;
+    if (dlq !== undefined) c.deadLetterQueue = dlq;
+    queueConsumers[queue] = c;
+  }
   const vars: Record<string, string> = {};
   for (const [k, v] of Object.entries(tables.get('vars') ?? {})) if (typeof v === 'string') vars[k] = v;
   return {
@@ -98,12 +132,15 @@ export function readWranglerConfig(dir: string = ROOT): WranglerConfig {
     kv: names('kv_namespaces'),
     r2: names('r2_buckets'),
     durableObjects,
+    queueProducers,
+    queueConsumers,
   };
 }
 
 function parseValue(value: string): Value | undefined {
   const v = value.replace(/\s+#.*$/, '').trim();
   if (v === 'true' || v === 'false') return v === 'true';
+  if (/^-?\d+(\.\d+)?$/.test(v)) return Number(v);
   try {
     if (v.startsWith('"')) return JSON.parse(v) as string;
     if (v.startsWith('[')) return JSON.parse(v) as string[];

@@ -74,8 +74,8 @@ export function startPassthrough(
   );
 }
 
-// A D1 stand-in for the profile variant: answers drizzle's `insert … returning` with id 1 and runs
-// no SQL. The patched env is made once per real env, as workerd hands every request the same env
+// A D1 stand-in for the profile variant: answers drizzle's `insert … returning` with id 1, and
+// prepare/bind/run/batch, and runs no SQL. The patched env is made once per real env, as workerd hands every request the same env
 // (Edgeway caches its parsed config and SDK clients on it).
 const NO_D1_WRAPPER = `
 import app from './index.js';
@@ -89,13 +89,19 @@ class Stmt {
 }
 const stubDb = { prepare: () => new Stmt(), batch: (list) => Promise.all(list.map((s) => s.all())), exec: async () => ({ count: 0, duration: 0 }) };
 const patched = new WeakMap();
-export default {
+const withStub = (env) => {
+  let e = patched.get(env);
+  if (!e) { e = { ...env, DB: stubDb }; patched.set(env, e); }
+  return e;
+};
+const handler = {
   fetch(request, env, ctx) {
-    let e = patched.get(env);
-    if (!e) { e = { ...env, DB: stubDb }; patched.set(env, e); }
-    return app.fetch(request, e, ctx);
+    return app.fetch(request, withStub(env), ctx);
   },
 };
+// A queue consumer (the request log) writes through the stub too.
+if (typeof app.queue === 'function') handler.queue = (batch, env, ctx) => app.queue(batch, withStub(env), ctx);
+export default handler;
 `;
 
 // Profiling variant bench/variants/openai-sdk.ts, bundled in memory with esbuild like wrangler would.
@@ -128,9 +134,16 @@ export async function startSdkVariant(
   );
 }
 
+export const RATE_LIMITS_FOR_LOAD = { RATE_LIMIT_PER_MINUTE: '1000000', RATE_LIMIT_BURST: '1000000' };
+
 export interface EdgewayOptions extends StartOptions {
   // Replace the D1 binding with a stub (no SQL): isolates the cost of request recording.
   stubD1?: boolean;
+  // Profiling only: RATE_LIMIT_ENABLED=false, so no RateLimiter Durable Object call per request.
+  noRateLimit?: boolean;
+  // Profiling only: no queue bindings, so no request-log message per request (Edgeway skips the log
+  // when REQUEST_LOG is not bound) and no consumer.
+  noRequestLog?: boolean;
   name?: string;
 }
 
@@ -159,12 +172,24 @@ export async function startEdgeway(
         ALLOW_ANONYMOUS: 'true',
         OPENAI_API_KEY: DUMMY_KEY,
         OPENAI_BASE_URL: openaiBaseUrl,
+        // The rate limiter stays on (it is part of the pipeline: a RateLimiter Durable Object call per
+        // request), with limits the load never reaches. 1,000,000 is the largest value Edgeway's config
+        // accepts for both; the bench sends well under that per instance.
+        ...RATE_LIMITS_FOR_LOAD,
+        ...(opts.noRateLimit ? { RATE_LIMIT_ENABLED: 'false' } : {}),
       },
-      // As wrangler.toml declares them (DB, CACHE, FILES, and any Durable Object the worker exports).
+      // As wrangler.toml declares them (DB, CACHE, FILES, the Durable Objects the worker exports, and
+      // the queues it produces to and consumes — the consumer is this same worker, in the same process).
       d1Databases: cfg.d1,
       kvNamespaces: cfg.kv,
       r2Buckets: cfg.r2,
       durableObjects: cfg.durableObjects,
+      ...(Object.keys(cfg.queueProducers).length > 0 && !opts.noRequestLog
+        ? { queueProducers: cfg.queueProducers }
+        : {}),
+      ...(Object.keys(cfg.queueConsumers).length > 0 && !opts.noRequestLog
+        ? { queueConsumers: cfg.queueConsumers }
+        : {}),
     } as WorkerShape,
     opts,
   );
@@ -182,8 +207,31 @@ async function applyMigrations(mf: Miniflare, dir: string): Promise<void> {
   for (const sql of migrationStatements(dir)) await db.prepare(sql).run();
 }
 
-export async function countRecordedRequests(mf: Miniflare): Promise<number> {
+export interface Recorded {
+  total: number;
+  // Rows by cache_status (HIT / MISS / BYPASS); empty for a commit without that column.
+  byCache: Record<string, number>;
+  // Rows the request-log queue consumer wrote to request_events; undefined without that table.
+  events?: number;
+}
+
+export async function countRecordedRequests(mf: Miniflare): Promise<Recorded> {
   const db = await mf.getD1Database('DB');
   const row = await db.prepare('SELECT count(*) AS n FROM requests').first<{ n: number }>();
-  return row?.n ?? 0;
+  const byCache: Record<string, number> = {};
+  try {
+    const { results } = await db
+      .prepare('SELECT cache_status AS s, count(*) AS n FROM requests GROUP BY cache_status')
+      .all<{ s: string | null; n: number }>();
+    for (const r of results) byCache[r.s ?? '(null)'] = r.n;
+  } catch {
+    // no cache_status column before the response cache
+  }
+  let events: number | undefined;
+  try {
+    events = (await db.prepare('SELECT count(*) AS n FROM request_events').first<{ n: number }>())?.n ?? 0;
+  } catch {
+    // no request log before it
+  }
+  return { total: row?.n ?? 0, byCache, ...(events === undefined ? {} : { events }) };
 }
