@@ -4,6 +4,7 @@ import { knownIdentity } from '../auth/identity';
 import type { AppEnv } from '../env';
 import { describeError } from '../lib/log';
 import type { CallSlot, CallSummary } from './call-slot';
+import { sendLogEvent } from './log-batch';
 
 // One message on the REQUEST_LOG queue per HTTP request. Only bounded, secret-free fields: the route
 // is the matched pattern, never the raw path or query.
@@ -136,7 +137,8 @@ export function collectEvent(c: Context<AppEnv>, arrivedAt: number): () => Promi
 }
 
 // Registered right after requestContext, so it sees the final status and error code. The event is
-// built and sent in waitUntil: the response never waits for the log, and a failing send only logs.
+// built in waitUntil and sent with others of this isolate (log-batch.ts): the response never waits for
+// the log, and a failing send only logs.
 export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {
   const arrivedAt = Date.now();
   await next();
@@ -154,9 +156,11 @@ export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {
   waitUntil(
     (async () => {
       try {
-        await queue.send(await event(), { contentType: 'json' });
+        await sendLogEvent(queue, await event(), (err) =>
+          log?.warn('request log send failed', { error: describeError(err) }),
+        );
       } catch (err) {
-        log?.warn('request log send failed', { error: describeError(err) });
+        log?.warn('request log event failed', { error: describeError(err) });
       }
     })(),
   );

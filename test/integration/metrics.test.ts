@@ -208,7 +208,8 @@ describe('request log → /metrics', () => {
   });
 
   it('never fails or delays a request when the queue refuses the event', async () => {
-    const broken = { REQUEST_LOG: { send: () => Promise.reject(new Error('queue unavailable')) } };
+    const refuse = () => Promise.reject(new Error('queue unavailable'));
+    const broken = { REQUEST_LOG: { send: refuse, sendBatch: refuse } };
     const res = await call('/api/v1/models', {}, broken);
     expect(res.status).toBe(200);
     // Without the binding nothing is sent at all.
