@@ -10,6 +10,7 @@ import { burnPasswordCheck, hashPassword, verifyPassword } from '../auth/passwor
 import { createSession, type IssuedTokens, revokeSession, rotateRefreshToken } from '../auth/sessions';
 import { emailAllowed } from '../auth/whitelist';
 import { getDb } from '../db/client';
+import { ROLES } from '../db/schema';
 import {
   createUserWithOrganization,
   findUser,
@@ -25,14 +26,14 @@ import { createRouter, errorResponses } from '../lib/router';
 // Email/password accounts and sessions (seed 003), under /api/v1/auth.
 export const authRoutes = createRouter();
 
-const UserSchema = z
+export const UserSchema = z
   .object({
     id: z.string(),
     email: z.string(),
     username: z.string(),
     full_name: z.string().nullable(),
     organization_id: z.string(),
-    role: z.enum(['admin', 'manager', 'member', 'viewer']),
+    role: z.enum(ROLES),
   })
   .openapi('User');
 

@@ -22,6 +22,7 @@ import { getDb } from '../db/client';
 import { findUser, userView } from '../db/users';
 import { ApiError } from '../lib/errors';
 import { createRouter, errorResponses } from '../lib/router';
+import { UserSchema } from './auth';
 
 // The OAuth / OpenID Connect login flow of seed 004, under /api/v1 (all public: they are how one
 // signs in). Browser round trip:
@@ -69,14 +70,7 @@ const redirectResponse = (description: string) => ({
 
 const LoginResult = z
   .object({
-    user: z.object({
-      id: z.string(),
-      email: z.string(),
-      username: z.string(),
-      full_name: z.string().nullable(),
-      organization_id: z.string(),
-      role: z.enum(['admin', 'manager', 'member', 'viewer']),
-    }),
+    user: UserSchema,
     expires_in: z.number().int().openapi({ description: 'Lifetime of the access cookie in seconds' }),
   })
   .openapi('OAuthLoginResult');
