@@ -1,7 +1,8 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
-import { users, sessions } from '../db/schema';
+import { users } from '../db/schema';
+import { revokeUserSessions } from './sessions';
 import { createUserWithOrganization, findUser, findUserByEmail, type UserRow } from '../db/users';
 import { ApiError } from '../lib/errors';
 import type { ExternalIdentity } from './oauth-oidc';
@@ -53,10 +54,7 @@ export async function resolveExternalUser(
       .returning()
       .get();
     if (updated) {
-      await db
-        .update(sessions)
-        .set({ revokedAt: new Date().toISOString(), revokedReason: 'linked-external-identity' })
-        .where(and(eq(sessions.userId, updated.id), isNull(sessions.revokedAt)));
+      await revokeUserSessions(db, updated.id, 'linked-external-identity');
       return { user: updated, created: false };
     }
     const again = await bySubject(db, provider, identity.subject);

@@ -62,6 +62,14 @@ export async function revokeSession(db: Database, sessionId: string, reason: str
     .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
 }
 
+// Ends every live session of a user (their credentials changed hands, e.g. an external identity took over).
+export async function revokeUserSessions(db: Database, userId: string, reason: string): Promise<void> {
+  await db
+    .update(sessions)
+    .set({ revokedAt: new Date().toISOString(), revokedReason: reason })
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)));
+}
+
 const invalid = () => new ApiError('AUTHENTICATION_REQUIRED', 'Invalid or expired refresh token');
 
 // Marking the token used is the atomic step: of two concurrent refreshes with one token, only one

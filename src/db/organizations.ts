@@ -57,6 +57,24 @@ export interface MemberRow {
   joinedAt: string;
 }
 
+const memberColumns = {
+  userId: users.id,
+  email: users.email,
+  username: users.username,
+  fullName: users.fullName,
+  role: memberships.role,
+  joinedAt: memberships.createdAt,
+};
+
+export async function findMember(db: Database, organizationId: string, userId: string): Promise<MemberRow | undefined> {
+  return db
+    .select(memberColumns)
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)))
+    .get();
+}
+
 export async function listMembers(
   db: Database,
   organizationId: string,
@@ -65,14 +83,7 @@ export async function listMembers(
 ): Promise<{ rows: MemberRow[]; total: number }> {
   const [rows, total] = await Promise.all([
     db
-      .select({
-        userId: users.id,
-        email: users.email,
-        username: users.username,
-        fullName: users.fullName,
-        role: memberships.role,
-        joinedAt: memberships.createdAt,
-      })
+      .select(memberColumns)
       .from(memberships)
       .innerJoin(users, eq(users.id, memberships.userId))
       .where(eq(memberships.organizationId, organizationId))

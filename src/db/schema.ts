@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { type AnySQLiteColumn, index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 // Timestamps are ISO 8601 UTC text with milliseconds, the format API.md promises on the wire,
 // so rows serialize without conversion and sort lexicographically.
@@ -11,6 +11,10 @@ const updatedAt = () =>
   text('updated_at')
     .notNull()
     .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`);
+
+// Owned rows go with their owner: a required reference that cascades on delete.
+const ownedBy = (column: string, target: () => AnySQLiteColumn) =>
+  text(column).notNull().references(target, { onDelete: 'cascade' });
 
 export const users = sqliteTable('users', {
   id: text('id').primaryKey(),
@@ -48,12 +52,8 @@ export type Role = (typeof ROLES)[number];
 export const memberships = sqliteTable(
   'memberships',
   {
-    organizationId: text('organization_id')
-      .notNull()
-      .references(() => organizations.id, { onDelete: 'cascade' }),
-    userId: text('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    organizationId: ownedBy('organization_id', () => organizations.id),
+    userId: ownedBy('user_id', () => users.id),
     role: text('role', { enum: ROLES }).notNull(),
     createdAt: createdAt(),
   },
@@ -105,12 +105,8 @@ export const sessions = sqliteTable(
   'sessions',
   {
     id: text('id').primaryKey(),
-    userId: text('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    organizationId: text('organization_id')
-      .notNull()
-      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: ownedBy('user_id', () => users.id),
+    organizationId: ownedBy('organization_id', () => organizations.id),
     createdAt: createdAt(),
     expiresAt: text('expires_at').notNull(),
     revokedAt: text('revoked_at'),
@@ -125,9 +121,7 @@ export const refreshTokens = sqliteTable(
   'refresh_tokens',
   {
     tokenHash: text('token_hash').primaryKey(),
-    sessionId: text('session_id')
-      .notNull()
-      .references(() => sessions.id, { onDelete: 'cascade' }),
+    sessionId: ownedBy('session_id', () => sessions.id),
     createdAt: createdAt(),
     expiresAt: text('expires_at').notNull(),
     usedAt: text('used_at'),
@@ -139,12 +133,8 @@ export const apiKeys = sqliteTable(
   'api_keys',
   {
     id: text('id').primaryKey(),
-    organizationId: text('organization_id')
-      .notNull()
-      .references(() => organizations.id, { onDelete: 'cascade' }),
-    userId: text('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    organizationId: ownedBy('organization_id', () => organizations.id),
+    userId: ownedBy('user_id', () => users.id),
     name: text('name').notNull(),
     prefix: text('prefix').notNull(),
     keyHash: text('key_hash').notNull().unique(),
@@ -169,9 +159,7 @@ export const oauthStates = sqliteTable('oauth_states', {
 // Short-lived one-time tokens handed from the OAuth callback to /auth/validate-token.
 export const loginTokens = sqliteTable('login_tokens', {
   tokenHash: text('token_hash').primaryKey(),
-  sessionId: text('session_id')
-    .notNull()
-    .references(() => sessions.id, { onDelete: 'cascade' }),
+  sessionId: ownedBy('session_id', () => sessions.id),
   expiresAt: text('expires_at').notNull(),
 });
 

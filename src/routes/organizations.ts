@@ -3,7 +3,14 @@ import type { Context } from 'hono';
 import { and, eq } from 'drizzle-orm';
 import { atLeast, caller, protect } from '../auth/access';
 import { getDb } from '../db/client';
-import { adminCount, findOrganization, listMembers, memberView, organizationView } from '../db/organizations';
+import {
+  adminCount,
+  findMember,
+  findOrganization,
+  listMembers,
+  memberView,
+  organizationView,
+} from '../db/organizations';
 import { memberships, organizations, ROLES, SUBSCRIPTION_TIERS } from '../db/schema';
 import { findUserByEmail } from '../db/users';
 import type { AppEnv } from '../env';
@@ -195,11 +202,7 @@ async function guardChange(c: Context<AppEnv>, userId: string, demotesOrRemoves:
   const who = await me(c);
   if (userId === who.userId) throw new ApiError('INSUFFICIENT_PERMISSIONS', 'You cannot change your own membership');
   const db = getDb(c.env.DB);
-  const target = await db
-    .select()
-    .from(memberships)
-    .where(and(eq(memberships.organizationId, who.organizationId), eq(memberships.userId, userId)))
-    .get();
+  const target = await findMember(db, who.organizationId, userId);
   if (!target) throw new ApiError('RESOURCE_NOT_FOUND', 'Member not found');
   if (demotesOrRemoves && target.role === 'admin' && (await adminCount(db, who.organizationId)) <= 1) {
     throw new ApiError('CONFLICT', 'The organization must keep at least one admin');
@@ -231,8 +234,7 @@ organizationRoutes.openapi(
       .update(memberships)
       .set({ role })
       .where(and(eq(memberships.organizationId, who.organizationId), eq(memberships.userId, user_id)));
-    const { rows } = await listMembers(db, who.organizationId, 100_000, 0);
-    const member = rows.find((r) => r.userId === user_id);
+    const member = await findMember(db, who.organizationId, user_id);
     if (!member) throw new ApiError('RESOURCE_NOT_FOUND', 'Member not found');
     return c.json(memberView(member), 200);
   },
