@@ -64,6 +64,53 @@ const list = z
       .filter((s) => s.length > 0),
   );
 
+// Providers whose OpenAI-wire /embeddings the semantic cache can use; Groq speaks the same wire for
+// chat but has no embeddings endpoint, and the other vendors speak other wires.
+export const EMBEDDING_PROVIDERS = ['openai', 'openai-compatible'] as const;
+export type EmbeddingProvider = (typeof EMBEDDING_PROVIDERS)[number];
+
+const EMBEDDING_PROVIDER_ALIASES: Record<string, EmbeddingProvider> = {
+  openai: 'openai',
+  'openai-compatible': 'openai-compatible',
+  openai_compatible: 'openai-compatible',
+  ollama: 'openai-compatible',
+};
+
+// `provider:model`, or empty for the local embedder. The model becomes part of a Durable Object
+// name next to `|` separators, so it is limited to the characters model ids actually use.
+const embeddingModel = z
+  .string()
+  .optional()
+  .transform((v, ctx): { provider: EmbeddingProvider; model: string } | undefined => {
+    if (v === undefined || v.trim() === '') return undefined;
+    const spec = v.trim();
+    const colon = spec.indexOf(':');
+    const prefix = colon > 0 ? spec.slice(0, colon).toLowerCase() : '';
+    const model = colon > 0 ? spec.slice(colon + 1) : '';
+    if (prefix === '' || !/^[A-Za-z0-9._:/@-]{1,200}$/.test(model)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be provider:model such as openai:text-embedding-3-small, or empty for the local embedder',
+      });
+      return z.NEVER;
+    }
+    const provider = EMBEDDING_PROVIDER_ALIASES[prefix];
+    if (provider === undefined) {
+      const known = ['groq', 'anthropic', 'bedrock', 'aws', 'local'].includes(prefix);
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          prefix === 'groq'
+            ? 'names groq, which has no embeddings API; use openai or openai-compatible'
+            : known
+              ? 'names a provider without an OpenAI-wire embeddings API; use openai or openai-compatible'
+              : 'names an unknown provider; use openai or openai-compatible',
+      });
+      return z.NEVER;
+    }
+    return { provider, model };
+  });
+
 const ConfigSchema = z
   .object({
     ENVIRONMENT: z.enum(['development', 'test', 'production']).default('development'),
@@ -132,6 +179,10 @@ const ConfigSchema = z
     SEMANTIC_CACHE_ENABLED: bool(true),
     // Above this temperature answers are meant to vary, so a similar prompt is not answered from cache.
     SEMANTIC_CACHE_MAX_TEMPERATURE: num(1, 0, 2),
+    SEMANTIC_CACHE_EMBEDDING_MODEL: embeddingModel,
+    // Every semantic lookup waits for it, so it is short; past it the request goes on without the
+    // semantic step.
+    SEMANTIC_CACHE_EMBEDDING_TIMEOUT_MS: int(2_000, 50, 60_000),
     CACHE_ENABLED: bool(true),
     // Per tenant; least recently used answers are evicted beyond it.
     CACHE_MAX_BYTES: int(10 * 1_048_576, 1_024, 1_073_741_824),
@@ -153,6 +204,21 @@ const ConfigSchema = z
     }
     if (cfg.DEFAULT_PROVIDER === 'openai' && cfg.OPENAI_API_KEY === undefined) {
       ctx.addIssue({ code: 'custom', path: ['DEFAULT_PROVIDER'], message: 'is openai but OPENAI_API_KEY is not set' });
+    }
+    const embedding = cfg.SEMANTIC_CACHE_EMBEDDING_MODEL;
+    if (embedding?.provider === 'openai' && cfg.OPENAI_API_KEY === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SEMANTIC_CACHE_EMBEDDING_MODEL'],
+        message: 'uses openai but OPENAI_API_KEY is not set',
+      });
+    }
+    if (embedding?.provider === 'openai-compatible' && cfg.OPENAI_COMPATIBLE_BASE_URL === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SEMANTIC_CACHE_EMBEDDING_MODEL'],
+        message: 'uses openai-compatible but OPENAI_COMPATIBLE_BASE_URL is not set',
+      });
     }
   });
 

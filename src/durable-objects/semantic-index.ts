@@ -1,7 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
-import { cosine, EMBEDDING_DIMENSIONS } from '../gateway/embedder';
+import { cosine } from '../gateway/embedder';
 
 const MAX_ENTRIES = 5_000;
+// Bounds one row's size; the largest provider models return 3072 dimensions.
+const MAX_DIMENSIONS = 16_384;
 
 export interface SemanticMatch {
   key: string;
@@ -11,6 +13,8 @@ export interface SemanticMatch {
 // Vectors of earlier prompts for one (tenant, provider:model) scope: KV cannot search, and
 // Vectorize has no local mode. Each entry also carries a hash of everything but the last user
 // message (system prompt, history, sampling), so only prompts asked in the same context can match.
+// The scope's name includes the embedder, so one index holds one embedder's unit vectors; their length
+// is whatever that embedder gives.
 export class SemanticIndex extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -21,7 +25,7 @@ export class SemanticIndex extends DurableObject<Env> {
   }
 
   add(key: string, context: string, vector: Float32Array, expiresAt: number): void {
-    if (vector.length !== EMBEDDING_DIMENSIONS) return;
+    if (vector.length === 0 || vector.length > MAX_DIMENSIONS) return;
     const sql = this.ctx.storage.sql;
     sql.exec(
       'INSERT OR REPLACE INTO vectors (key, context, vector, expires_at, added_at) VALUES (?, ?, ?, ?, ?)',
@@ -49,6 +53,8 @@ export class SemanticIndex extends DurableObject<Env> {
       'SELECT key, vector FROM vectors WHERE context = ?',
       context,
     )) {
+      // A vector of another length is from another embedder (or model version) and not comparable.
+      if (row.vector.byteLength !== vector.byteLength) continue;
       const score = cosine(vector, new Float32Array(row.vector));
       if (!best || score > best.score) best = { key: row.key, score };
     }

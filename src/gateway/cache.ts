@@ -1,8 +1,10 @@
 import type { Config } from '../config';
 import { ApiError } from '../lib/errors';
+import { describeError, type Logger } from '../lib/log';
+import { isUpstreamFailure } from '../providers/errors';
 import type { FinishReason, Usage } from '../providers/types';
 import { cacheKey } from './cache-key';
-import { embed } from './embedder';
+import { type Embedder, embedderFor } from './embedders';
 import { forgetFlights } from './flight';
 import type { Target } from './resolve';
 import type { RouteRequest } from './router';
@@ -32,6 +34,9 @@ export interface CacheLookup {
   kvKey: string;
   answer: CachedAnswer | undefined;
   similarity: number | null;
+  // The prompt's vector from the semantic lookup, so store does not embed it again; null when the
+  // embedder failed for this request (store then adds no vector), absent when no lookup embedded it.
+  vector?: Float32Array | null;
 }
 
 export interface CacheDeps {
@@ -39,6 +44,7 @@ export interface CacheDeps {
   config: Config;
   tenant: string;
   waitUntil(p: Promise<unknown>): void;
+  log?: Logger;
 }
 
 export const THRESHOLD_HEADER = 'x-cache-similarity-threshold';
@@ -75,10 +81,40 @@ function lastUser(request: RouteRequest): { prompt: string; context: RouteReques
 
 const kvKeyOf = (tenant: string, key: string) => `rc:${tenant}:${key}`;
 const cacheIndex = (deps: CacheDeps) => deps.env.CACHE_INDEX.get(deps.env.CACHE_INDEX.idFromName(deps.tenant));
-const semanticIndex = (deps: CacheDeps, target: Target) =>
+// The embedder id is the last segment (ids hold no `|`): switching embedders starts a separate index.
+const semanticIndex = (deps: CacheDeps, target: Target, embedder: Embedder) =>
   deps.env.SEMANTIC_INDEX.get(
-    deps.env.SEMANTIC_INDEX.idFromName(`${deps.tenant}|${target.provider.id}:${target.model}`),
+    deps.env.SEMANTIC_INDEX.idFromName(`${deps.tenant}|${target.provider.id}:${target.model}|${embedder.id}`),
   );
+
+// A failed embedding only costs the semantic step: the request goes on, exact caching included.
+async function embedPrompt(
+  deps: CacheDeps,
+  embedder: Embedder,
+  prompt: string,
+  signal: AbortSignal,
+): Promise<Float32Array | null> {
+  try {
+    return await embedder.embed(prompt, signal);
+  } catch (err) {
+    const failure = err instanceof ApiError && isUpstreamFailure(err.cause) ? err.cause : undefined;
+    deps.log?.warn('semantic cache embedding failed; semantic step skipped', {
+      embedder: embedder.id,
+      ...(failure
+        ? { error_code: (err as ApiError).code, reason: failure.reason, upstream_status: failure.upstreamStatus }
+        : { error: describeError(err) }),
+    });
+    return null;
+  }
+}
+
+// Whether the semantic step applies (lookup) and so whether a vector is worth keeping (store): above
+// the temperature ceiling answers are meant to vary, so a similar prompt is not the same question; an
+// empty prompt has nothing to compare.
+const wantsVector = (config: Config, request: RouteRequest, prompt: string) =>
+  config.SEMANTIC_CACHE_ENABLED &&
+  (request.temperature ?? 0) <= config.SEMANTIC_CACHE_MAX_TEMPERATURE &&
+  prompt.trim() !== '';
 
 async function contextHash(deps: CacheDeps, target: Target, request: RouteRequest): Promise<string> {
   const { context } = lastUser(request);
@@ -110,7 +146,7 @@ function parse(raw: string | null): CachedAnswer | undefined {
 export async function lookup(
   deps: CacheDeps,
   target: Target,
-  request: RouteRequest,
+  request: RouteRequest & { signal?: AbortSignal },
   policy: CachePolicy,
 ): Promise<CacheLookup> {
   const started = performance.now();
@@ -120,13 +156,14 @@ export async function lookup(
   let answer = parse(await deps.env.CACHE.get(kvKey));
   let similarity: number | null = answer ? 1 : null;
   let hitKey = kvKey;
-  // Above the temperature ceiling answers are meant to vary: a similar prompt is not the same question.
-  const semantic = policy.semantic && (request.temperature ?? 0) <= deps.config.SEMANTIC_CACHE_MAX_TEMPERATURE;
-  if (!answer && semantic) {
-    const match = await semanticIndex(deps, target).nearest(
-      await contextHash(deps, target, request),
-      embed(lastUser(request).prompt),
-    );
+  const prompt = lastUser(request).prompt;
+  let vector: Float32Array | null | undefined;
+  if (!answer && policy.semantic && wantsVector(deps.config, request, prompt)) {
+    const embedder = embedderFor(deps.config);
+    vector = await embedPrompt(deps, embedder, prompt, request.signal ?? new AbortController().signal);
+    const match = vector
+      ? await semanticIndex(deps, target, embedder).nearest(await contextHash(deps, target, request), vector)
+      : null;
     if (match && match.score >= policy.threshold) {
       answer = parse(await deps.env.CACHE.get(match.key));
       if (answer) {
@@ -141,7 +178,14 @@ export async function lookup(
       .recordLookup(answer !== undefined, ms, hitKey)
       .catch(() => undefined),
   );
-  return { status: answer ? 'HIT' : 'MISS', key, kvKey, answer, similarity: answer ? similarity : null };
+  return {
+    status: answer ? 'HIT' : 'MISS',
+    key,
+    kvKey,
+    answer,
+    similarity: answer ? similarity : null,
+    vector,
+  };
 }
 
 // Written in the background: the caller already has its answer.
@@ -156,6 +200,25 @@ export function store(
   const expiresAt = Date.now() + ttl * 1000;
   const body = JSON.stringify({ ...answer, expiresAt } satisfies StoredAnswer);
   const stored = deps.env.CACHE.put(found.kvKey, body, { expirationTtl: ttl });
+  const prompt = lastUser(request).prompt;
+  const embedder = embedderFor(deps.config);
+  const addVector = async () => {
+    // Embedded here only when the lookup did not (a bypassed read); never retried after it failed.
+    const vector =
+      found.vector !== undefined
+        ? found.vector
+        : wantsVector(deps.config, request, prompt)
+          ? await embedPrompt(deps, embedder, prompt, new AbortController().signal)
+          : null;
+    if (vector) {
+      await semanticIndex(deps, target, embedder).add(
+        found.kvKey,
+        await contextHash(deps, target, request),
+        vector,
+        expiresAt,
+      );
+    }
+  };
   deps.waitUntil(
     (async () => {
       await stored;
@@ -170,12 +233,7 @@ export function store(
           },
           deps.config.CACHE_MAX_BYTES,
         ),
-        semanticIndex(deps, target).add(
-          found.kvKey,
-          await contextHash(deps, target, request),
-          embed(lastUser(request).prompt),
-          expiresAt,
-        ),
+        addVector(),
       ]);
     })().catch(() => undefined),
   );

@@ -68,6 +68,7 @@ const cacheDeps = (deps: PipelineDeps, call: ChatCall): CacheDeps => ({
   config: deps.config,
   tenant: call.tenant,
   waitUntil: deps.waitUntil,
+  log: deps.log,
 });
 
 function record(deps: PipelineDeps, call: ChatCall, settled: Settled, awaitIt: boolean): Promise<number | undefined> {

@@ -46,6 +46,8 @@ export interface Provider {
   isConfigured(config: Config): boolean;
   complete(request: ChatRequest, ctx: ProviderContext): Promise<ChatResult>;
   stream(request: ChatRequest, ctx: ProviderContext): AsyncIterable<StreamEvent>;
+  // Only vendors with an embeddings API have it: one vector per text, in input order, all one length.
+  embed?(texts: string[], model: string, ctx: ProviderContext): Promise<number[][]>;
 }
 
 export const PROVIDER_IDS = ['local', 'openai', 'groq', 'openai-compatible', 'anthropic', 'bedrock'] as const;

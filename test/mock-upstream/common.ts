@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 //   400 | 500 | 429 (with Retry-After: 1) | hang | slow (first token after SLOW_FIRST_TOKEN_MS) |
 //   malformed (bad JSON / bad event) | cut (stream stops mid-answer, no terminal event) |
 //   redirect (302 to another host) | flaky (OpenAI only: 503 twice, then an answer)
+// Embeddings only (chat ignores them): embed500 | embedhang | embedmalformed | embeddims | embedinf.
 export const FAULT_MARKER = /\[\[fault:([a-z0-9]+)\]\]/;
 export const SLOW_FIRST_TOKEN_MS = 1500;
 

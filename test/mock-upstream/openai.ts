@@ -121,3 +121,128 @@ export const openaiChat: VendorHandler = async (_req, _url, raw, res) => {
 
 export const openaiModels: VendorHandler = async (_req, _url, _raw, res) =>
   json(res, 200, { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 0, owned_by: 'mock' }] });
+
+// Deterministic embeddings that know a few synonyms, unlike the gateway's local hashing embedder, so
+// a test can tell which embedder matched: stop words dropped, each word mapped to its canonical
+// synonym (weight 1) plus the word as written (weight 0.1), so synonyms score high but below 1.
+// Feature-hashed into 64 signed buckets and deliberately not unit length, as self-hosted models
+// may answer: the gateway must normalise.
+export const MOCK_EMBEDDING_DIMENSIONS = 64;
+const EMBED_STOP_WORDS = new Set(
+  'a an the is are was be of to for in on at by with and or me my i you your we our it this that please can could would some any'.split(
+    ' ',
+  ),
+);
+const SYNONYMS: Record<string, string> = {
+  automobile: 'car',
+  vehicle: 'car',
+  auto: 'car',
+  large: 'big',
+  huge: 'big',
+  giant: 'big',
+  recommend: 'suggest',
+  propose: 'suggest',
+  price: 'cost',
+  expense: 'cost',
+  quick: 'fast',
+  rapid: 'fast',
+  small: 'little',
+  tiny: 'little',
+};
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+export function mockEmbedding(text: string, dimensions = MOCK_EMBEDDING_DIMENSIONS): number[] {
+  const v = new Array<number>(dimensions).fill(0);
+  const add = (feature: string, weight: number) => {
+    const h = fnv1a(feature);
+    v[h % dimensions] = (v[h % dimensions] ?? 0) + (h & 0x80000000 ? -1 : 1) * weight;
+  };
+  const words =
+    text
+      .replace(/\[\[fault:[a-z0-9]+\]\]/g, ' ')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? [];
+  for (const w of words) {
+    if (EMBED_STOP_WORDS.has(w)) continue;
+    add(`c:${SYNONYMS[w] ?? w}`, 1);
+    add(`r:${w}`, 0.1);
+  }
+  return v.map((x) => x * 3);
+}
+
+// Little-endian float32, as OpenAI sends `encoding_format: 'base64'`.
+function base64Floats(values: number[]): string {
+  const view = new DataView(new ArrayBuffer(values.length * 4));
+  values.forEach((x, i) => view.setFloat32(i * 4, x, true));
+  return Buffer.from(view.buffer).toString('base64');
+}
+
+interface EmbeddingsBody {
+  model?: unknown;
+  input?: unknown;
+  encoding_format?: unknown;
+}
+
+// OpenAI's /v1/embeddings (also what Ollama and vLLM serve). Faults, by marker in any input:
+//   500 / embed500, hang / embedhang, malformed / embedmalformed (bad JSON), embeddims (an extra
+//   vector of another length), embedinf (a number JSON reads as Infinity). The embed* names leave the
+//   chat mock alone, so a chat request with that prompt still succeeds.
+export const openaiEmbeddings: VendorHandler = async (_req, _url, raw, res) => {
+  let body: EmbeddingsBody;
+  try {
+    body = JSON.parse(raw) as EmbeddingsBody;
+  } catch {
+    return openaiError(res, 400, 'invalid_request_error', 'invalid JSON');
+  }
+  const inputs = typeof body.input === 'string' ? [body.input] : body.input;
+  if (!Array.isArray(inputs) || inputs.length === 0 || !inputs.every((s) => typeof s === 'string' && s !== '')) {
+    return openaiError(res, 400, 'invalid_request_error', "'input' must be a non-empty string or array of strings");
+  }
+  if (typeof body.model !== 'string' || body.model === '') {
+    return openaiError(res, 400, 'invalid_request_error', "'model' is required");
+  }
+  const texts = inputs as string[];
+  const fault = texts.map((t) => faultOf(t)).find((f) => f !== undefined);
+  switch (fault) {
+    case '500':
+    case 'embed500':
+      return openaiError(res, 500, 'server_error', 'The server had an error');
+    case 'hang':
+    case 'embedhang':
+      return hang();
+    case 'malformed':
+    case 'embedmalformed':
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"object": "list", "data": [ {"embedding": [0.1, ');
+      return;
+    case 'embedinf': {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const data = texts.map((_, index) => `{"object":"embedding","index":${index},"embedding":[1e999,0.5]}`);
+      res.end(
+        `{"object":"list","model":"${body.model}","data":[${data.join(',')}],"usage":{"prompt_tokens":1,"total_tokens":1}}`,
+      );
+      return;
+    }
+  }
+  const vectors = texts.map((t) => mockEmbedding(t));
+  if (fault === 'embeddims') vectors.push(mockEmbedding(texts[0] ?? '', MOCK_EMBEDDING_DIMENSIONS / 2));
+  const tokens = texts.reduce((n, t) => n + tokenCounts(t, '').input, 0);
+  json(res, 200, {
+    object: 'list',
+    data: vectors.map((v, index) => ({
+      object: 'embedding',
+      index,
+      embedding: body.encoding_format === 'base64' ? base64Floats(v) : v,
+    })),
+    model: body.model,
+    usage: { prompt_tokens: tokens, total_tokens: tokens },
+  });
+};

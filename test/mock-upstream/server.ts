@@ -8,7 +8,7 @@ import { anthropicMessages } from './anthropic';
 import { bedrockConverse } from './bedrock';
 import { json, type VendorHandler } from './common';
 import { oidcProvider } from './oidc';
-import { openaiChat, openaiModels } from './openai';
+import { openaiChat, openaiEmbeddings, openaiModels } from './openai';
 
 export { mockAnswer } from './common';
 
@@ -41,6 +41,7 @@ function route(method: string, path: string): VendorHandler | undefined {
   if (path.startsWith('/oidc/')) return oidcProvider;
   if (method === 'POST' && path.endsWith('/chat/completions')) return openaiChat;
   if (method === 'GET' && path.endsWith('/models')) return openaiModels;
+  if (method === 'POST' && path.endsWith('/embeddings')) return openaiEmbeddings;
   if (method === 'POST' && path.endsWith('/v1/messages')) return anthropicMessages;
   if (method === 'POST' && /\/model\/[^/]+\/(converse|converse-stream)$/.test(path)) return bedrockConverse;
   return undefined;

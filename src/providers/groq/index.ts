@@ -8,4 +8,5 @@ export const groqProvider = createOpenAICompatibleProvider({
   apiKey: (config) => config.GROQ_API_KEY,
   defaultModel: () => 'llama-3.1-8b-instant',
   keyRequired: true,
+  embeddings: false,
 });

@@ -24,6 +24,8 @@ export interface OpenAICompatibleSpec {
   defaultModel(config: Config): string;
   // Self-hosted servers (Ollama, vLLM) need no key, only a base URL.
   keyRequired: boolean;
+  // Whether the vendor serves POST /embeddings (Groq does not).
+  embeddings: boolean;
 }
 
 // The SDK types responses but does not check them; a proxy or a broken upstream can send anything.
@@ -42,6 +44,36 @@ const ChunkSchema = z.object({
   ),
   usage: UsageSchema.nullish(),
 });
+
+// Floats are asked for explicitly: left to itself the SDK asks for base64 and decodes it, and then
+// what is checked here would be the SDK's decoding rather than what the server sent.
+const MAX_EMBEDDING_DIMENSIONS = 16_384;
+const EmbeddingsSchema = z.object({
+  data: z.array(
+    z.object({
+      index: z.number().int().nonnegative().optional(),
+      embedding: z.array(z.number()).min(1).max(MAX_EMBEDDING_DIMENSIONS),
+    }),
+  ),
+});
+
+// One vector per input, placed by `index` when the server gives it, all of one length.
+function vectorsOf(raw: unknown, count: number): number[][] | undefined {
+  const parsed = EmbeddingsSchema.safeParse(raw);
+  if (!parsed.success || parsed.data.data.length !== count) return undefined;
+  const out: (number[] | undefined)[] = Array.from({ length: count }, () => undefined);
+  for (const [i, item] of parsed.data.data.entries()) {
+    const at = item.index ?? i;
+    if (at >= count || out[at] !== undefined) return undefined;
+    out[at] = item.embedding;
+  }
+  const dims = out[0]?.length;
+  return out.every((v) => v !== undefined && v.length === dims) ? (out as number[][]) : undefined;
+}
+
+// A caller's own deadline (AbortSignal.timeout) reads as a timeout, not as the client going away.
+const deadlinePassed = (signal: AbortSignal) =>
+  signal.aborted && signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError';
 
 function finishReason(raw: string | null | undefined): FinishReason {
   switch (raw) {
@@ -161,5 +193,26 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
       }
       yield { type: 'done', model, finishReason: reason, usage: usageOf(usage, request, text) };
     },
+
+    ...(spec.embeddings
+      ? {
+          async embed(texts: string[], model: string, ctx: ProviderContext): Promise<number[][]> {
+            if (texts.length === 0) return [];
+            let raw: unknown;
+            try {
+              raw = await client(ctx.config).embeddings.create(
+                // A lone string is the form every OpenAI-wire server accepts.
+                { model, input: texts.length === 1 ? (texts[0] ?? '') : texts, encoding_format: 'float' },
+                { signal: ctx.signal },
+              );
+            } catch (err) {
+              throw deadlinePassed(ctx.signal) ? providerTimeout(spec.id) : mapError(spec.id, err, ctx.signal);
+            }
+            const vectors = vectorsOf(raw, texts.length);
+            if (!vectors) throw providerFailure(spec.id, 'malformed-response');
+            return vectors;
+          },
+        }
+      : {}),
   };
 }

@@ -7,4 +7,5 @@ export const openaiCompatibleProvider = createOpenAICompatibleProvider({
   apiKey: (config) => config.OPENAI_COMPATIBLE_API_KEY,
   defaultModel: (config) => config.OPENAI_COMPATIBLE_MODEL,
   keyRequired: false,
+  embeddings: true,
 });

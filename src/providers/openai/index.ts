@@ -8,4 +8,5 @@ export const openaiProvider = createOpenAICompatibleProvider({
   apiKey: (config) => config.OPENAI_API_KEY,
   defaultModel: (config) => config.OPENAI_MODEL,
   keyRequired: true,
+  embeddings: true,
 });
