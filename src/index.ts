@@ -1,6 +1,7 @@
 import { createApp } from './app';
 import { handleQueue } from './queues/request-log-consumer';
 
+export { CacheFlight } from './durable-objects/cache-flight';
 export { CacheIndex } from './durable-objects/cache-index';
 export { RateLimiter } from './durable-objects/rate-limiter';
 export { SemanticIndex } from './durable-objects/semantic-index';

@@ -11,6 +11,8 @@ declare module 'autocannon' {
     pipelining?: number;
     timeout?: number;
     workers?: number;
+    // Replaces each [<id>] in body with a fresh random id per request.
+    idReplacement?: boolean;
   }
   interface Histogram {
     average: number;

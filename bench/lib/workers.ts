@@ -145,6 +145,8 @@ export interface EdgewayOptions extends StartOptions {
   // when REQUEST_LOG is not bound) and no consumer.
   noRequestLog?: boolean;
   name?: string;
+  // More configuration for this instance (e.g. SEMANTIC_CACHE_ENABLED for bench/miss-path.ts).
+  bindings?: Record<string, string>;
 }
 
 export async function startEdgeway(
@@ -177,6 +179,7 @@ export async function startEdgeway(
         // accepts for both; the bench sends well under that per instance.
         ...RATE_LIMITS_FOR_LOAD,
         ...(opts.noRateLimit ? { RATE_LIMIT_ENABLED: 'false' } : {}),
+        ...opts.bindings,
       },
       // As wrangler.toml declares them (DB, CACHE, FILES, the Durable Objects the worker exports, and
       // the queues it produces to and consumes — the consumer is this same worker, in the same process).

@@ -92,14 +92,18 @@ export class CacheIndex extends DurableObject<Env> {
   }
 
   // Removes entries whose prompt contains `pattern` (all when it is empty) from the index and KV.
-  async clear(pattern: string): Promise<number> {
+  // `recent`: the cleared keys touched lately, whose single-flight may still hold the answer.
+  async clear(pattern: string, recentMs: number): Promise<{ cleared: number; recent: string[] }> {
     const sql = this.ctx.storage.sql;
-    const rows = sql.exec<{ kv_key: string; prompt: string }>('SELECT kv_key, prompt FROM entries').toArray();
+    const rows = sql
+      .exec<{ kv_key: string; prompt: string; last_access: number }>('SELECT kv_key, prompt, last_access FROM entries')
+      .toArray();
     const needle = pattern.toLowerCase();
-    const doomed = rows.filter((r) => needle === '' || r.prompt.toLowerCase().includes(needle)).map((r) => r.kv_key);
-    for (const k of doomed) sql.exec('DELETE FROM entries WHERE kv_key = ?', k);
-    await Promise.all(doomed.map((k) => this.env.CACHE.delete(k)));
-    return doomed.length;
+    const doomed = rows.filter((r) => needle === '' || r.prompt.toLowerCase().includes(needle));
+    for (const r of doomed) sql.exec('DELETE FROM entries WHERE kv_key = ?', r.kv_key);
+    await Promise.all(doomed.map((r) => this.env.CACHE.delete(r.kv_key)));
+    const since = Date.now() - recentMs;
+    return { cleared: doomed.length, recent: doomed.filter((r) => r.last_access >= since).map((r) => r.kv_key) };
   }
 
   stats(): CacheStats {

@@ -5,6 +5,7 @@ import { isUpstreamFailure } from '../providers/errors';
 import type { FinishReason, Usage } from '../providers/types';
 import { cacheKey } from './cache-key';
 import { type Embedder, embedderFor } from './embedders';
+import { FLIGHT_MEMORY_MS } from '../durable-objects/cache-flight';
 import { forgetFlights } from './flight';
 import type { Target } from './resolve';
 import type { RouteRequest } from './router';
@@ -248,8 +249,9 @@ export async function cacheStats(deps: CacheDeps) {
 }
 
 export async function clearCache(deps: CacheDeps, pattern: string): Promise<number> {
-  forgetFlights(kvKeyOf(deps.tenant, ''));
-  return cacheIndex(deps).clear(pattern);
+  const { cleared, recent } = await cacheIndex(deps).clear(pattern, FLIGHT_MEMORY_MS);
+  await forgetFlights(deps.env, recent);
+  return cleared;
 }
 
 export function promptOf(request: RouteRequest): string {

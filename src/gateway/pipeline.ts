@@ -4,13 +4,12 @@ import { ApiError } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { ChatMessage, ChatResult, FinishReason, Usage } from '../providers/types';
 import { type CacheDeps, type CacheLookup, type CachePolicy, lookup, promptOf, store } from './cache';
-import { findModel } from './catalogue';
-import { joinStream, shareCall } from './flight';
+import type { FlightDeps } from './flight';
+import type { Routed } from './flight-events';
 import { logCall, logFailure, recordCall, type Settled } from './record';
-import { parseTarget, requireConfigured, type Target } from './resolve';
+import { parseTarget, requireConfigured, type Target, targetOf } from './resolve';
 import { attemptsOf, routeComplete, routeStream, type RoutedEvent } from './router';
-import { getProvider } from '../providers/registry';
-import { PROVIDER_IDS, type ProviderId } from '../providers/types';
+import { completeShared, streamShared } from './shared-calls';
 
 export interface PipelineDeps {
   env: Env;
@@ -71,6 +70,8 @@ const cacheDeps = (deps: PipelineDeps, call: ChatCall): CacheDeps => ({
   log: deps.log,
 });
 
+const flightDeps = (deps: PipelineDeps): FlightDeps => ({ env: deps.env, log: deps.log, waitUntil: deps.waitUntil });
+
 function record(deps: PipelineDeps, call: ChatCall, settled: Settled, awaitIt: boolean): Promise<number | undefined> {
   deps.report?.(call, settled);
   if (awaitIt) return recordCall(deps.db, call, settled);
@@ -80,13 +81,6 @@ function record(deps: PipelineDeps, call: ChatCall, settled: Settled, awaitIt: b
   return Promise.resolve(undefined);
 }
 
-// The target a cached answer came from, for recording and for the dialects.
-function cachedTarget(answer: { provider: string; model: string }, fallback: Target): Target {
-  const id = (PROVIDER_IDS as readonly string[]).includes(answer.provider)
-    ? (answer.provider as ProviderId)
-    : fallback.provider.id;
-  return { provider: getProvider(id), model: answer.model, entry: findModel(answer.model) };
-}
 
 // Non-streaming: cache (exact, then semantic), then one routed call shared by identical concurrent
 // misses, recorded once per caller. `awaitRecord` is for dialects that return the row id (seed 000).
@@ -97,7 +91,7 @@ export async function runChat(deps: PipelineDeps, call: ChatCall, awaitRecord = 
   const cache = await lookup(cacheDeps(deps, call), primary, call, call.cachePolicy);
   const base = { stream: false, ttftMs: null } as const;
   if (cache.answer) {
-    const target = cachedTarget(cache.answer, primary);
+    const target = targetOf(cache.answer, primary);
     const result: ChatResult = {
       text: cache.answer.text,
       model: cache.answer.model,
@@ -120,10 +114,11 @@ export async function runChat(deps: PipelineDeps, call: ChatCall, awaitRecord = 
     return { result, target, attempts: 0, latencyMs, recordId: await record(deps, call, settled, awaitRecord), cache };
   }
   try {
-    // Only the leader stores; the flight stays joinable until the answer is readable from KV.
-    const route = async () => {
-      const routed = await routeComplete(targets, call, { config: deps.config, signal: call.signal });
-      const cached = call.cachePolicy.write
+    const upstreamFrom = performance.now();
+    const route = (signal: AbortSignal) => routeComplete(targets, call, { config: deps.config, signal });
+    // Only the leader stores; its flight stays joinable until the answer is readable from KV.
+    const keep = (routed: Routed): Promise<boolean> =>
+      call.cachePolicy.write
         ? store(cacheDeps(deps, call), primary, call, cache, {
             text: routed.result.text,
             model: routed.result.model || routed.target.model,
@@ -132,14 +127,9 @@ export async function runChat(deps: PipelineDeps, call: ChatCall, awaitRecord = 
             usage: routed.result.usage,
             prompt: promptOf(call),
             createdAt: new Date().toISOString(),
-          })
-        : undefined;
-      return { value: routed, cached: cached ? cached.then(() => true) : Promise.resolve(false) };
-    };
-    const upstreamFrom = performance.now();
-    const { value, leader } = call.cachePolicy.read
-      ? await shareCall(cache.kvKey, route)
-      : { value: (await route()).value, leader: true };
+          }).then(() => true)
+        : Promise.resolve(false);
+    const { value, leader } = await completeShared(flightDeps(deps), call, cache, primary, route, keep);
     const { result, target, attempts } = value;
     const upstreamMs = performance.now() - upstreamFrom;
     const latencyMs = performance.now() - started;
@@ -234,23 +224,16 @@ export async function openStream(
   const targets = planTargets(call, deps.config);
   const started = performance.now();
   const cache = await lookup(cacheDeps(deps, call), targets[0] as Target, call, call.cachePolicy);
-  let source: AsyncGenerator<GatewayStreamEvent>;
-  let leader = true;
-  if (cache.answer) {
-    source = replay(cache.answer, cachedTarget(cache.answer, targets[0] as Target));
-  } else if (call.cachePolicy.read) {
-    const joined = joinStream(cache.kvKey, call.signal, call.cachePolicy.write, (signal) =>
-      upstream(deps, call, targets, cache, signal),
-    );
-    source = joined.events;
-    leader = joined.leader;
-  } else {
-    source = upstream(deps, call, targets, cache, call.signal);
-  }
+  const primary = targets[0] as Target;
+  const source = cache.answer
+    ? replay(cache.answer, targetOf(cache.answer, primary))
+    : await streamShared(flightDeps(deps), call, cache, primary, (signal) =>
+        upstream(deps, call, targets, cache, signal),
+      );
   const upstreamFrom = cache.answer ? undefined : performance.now();
   return {
     cache,
-    events: tracked(deps, call, source, { target: targets[0] as Target, started, leader, cache, upstreamFrom }),
+    events: tracked(deps, call, source, { target: primary, started, cache, upstreamFrom }),
   };
 }
 
@@ -258,7 +241,7 @@ async function* tracked(
   deps: PipelineDeps,
   call: ChatCall,
   source: AsyncGenerator<GatewayStreamEvent>,
-  ctx: { target: Target; started: number; leader: boolean; cache: CacheLookup; upstreamFrom: number | undefined },
+  ctx: { target: Target; started: number; cache: CacheLookup; upstreamFrom: number | undefined },
 ): AsyncGenerator<GatewayStreamEvent> {
   let target = ctx.target;
   let attempts = 1;
@@ -269,7 +252,7 @@ async function* tracked(
     for await (const event of source) {
       if (event.type === 'start') {
         target = event.target;
-        attempts = ctx.leader ? event.attempts : 0;
+        attempts = event.attempts;
       } else if (event.type === 'delta') {
         ttftMs ??= performance.now() - ctx.started;
         text += event.text;

@@ -58,3 +58,12 @@ export function requireConfigured(target: Target, config: Config): void {
     throw new ApiError('SERVICE_UNAVAILABLE', `Provider '${target.provider.id}' is not configured on this deployment`);
   }
 }
+
+// The target an answer came from when it was not routed here (a cached answer, another request's
+// flight), for recording and for the dialects.
+export function targetOf(answer: { provider: string; model: string }, fallback: Target): Target {
+  const id = (PROVIDER_IDS as readonly string[]).includes(answer.provider)
+    ? (answer.provider as ProviderId)
+    : fallback.provider.id;
+  return { provider: getProvider(id), model: answer.model, entry: findModel(answer.model) };
+}

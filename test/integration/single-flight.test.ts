@@ -1,0 +1,231 @@
+import { env } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { cacheKey } from '../../src/gateway/cache-key';
+import { register } from '../helpers/auth';
+import { call, expectEnvelope, mockRequests, openaiEnv, postJson } from '../helpers/http';
+import { dataFrames, parseSse } from '../helpers/sse';
+
+type Json = Record<string, unknown>;
+const MODEL = 'gpt-4o-mini';
+const user = (content: string) => [{ role: 'user', content }];
+const encoder = new TextEncoder();
+const line = (v: unknown) => encoder.encode(`${JSON.stringify(v)}\n`);
+const usage = { promptTokens: 3, completionTokens: 5, totalTokens: 8 };
+
+const ask = (prompt: string, extra: Json = {}, headers: Record<string, string> = {}, init: RequestInit = {}) =>
+  call(
+    '/v1/chat/completions',
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ model: MODEL, messages: user(prompt), ...extra }),
+      ...init,
+    },
+    openaiEnv({ STREAM_HOLD_MS: '20', RETRY_MAX_RETRIES: '0' }),
+  );
+
+const kvKeyOf = async (tenant: string, prompt: string) =>
+  `rc:${tenant}:${await cacheKey({ tenant, provider: 'openai', model: MODEL, messages: [{ role: 'user', content: prompt }] })}`;
+
+const flightOf = (mode: 'complete' | 'stream', kvKey: string) =>
+  env.CACHE_FLIGHT.get(env.CACHE_FLIGHT.idFromName(`${mode}|${kvKey}`));
+
+// The test stands in for a leader in another isolate: it claims the flight and publishes by hand.
+async function remoteLeader(mode: 'complete' | 'stream', kvKey: string, graceMs = 5_000) {
+  const claim = await flightOf(mode, kvKey).claim(graceMs);
+  if (claim.role !== 'leader') throw new Error('expected to lead');
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const published = flightOf(mode, kvKey).publish(claim.lease, readable);
+  return { writer: writable.getWriter(), published, lease: claim.lease };
+}
+
+const text = (body: string) =>
+  (dataFrames(parseSse(body)) as { choices?: { delta?: { content?: string } }[] }[])
+    .map((c) => c.choices?.[0]?.delta?.content ?? '')
+    .join('');
+
+async function poll<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 4_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > until) return v;
+    await new Promise((res) => setTimeout(res, 25));
+  }
+}
+
+describe('single-flight across isolates (CacheFlight Durable Object)', () => {
+  it('the key the tests compute is the one the worker caches under', async () => {
+    const prompt = `keycheck-${crypto.randomUUID()}`;
+    expect((await ask(prompt)).status).toBe(200);
+    await expect.poll(async () => env.CACHE.get(await kvKeyOf('anonymous', prompt))).not.toBeNull();
+  });
+
+  it('a request follows a flight led elsewhere and answers from it without calling upstream', async () => {
+    const prompt = `remote-${crypto.randomUUID()}`;
+    const leader = await remoteLeader('complete', await kvKeyOf('anonymous', prompt));
+    const pending = ask(prompt);
+    await leader.writer.write(
+      line({
+        t: 'result',
+        provider: 'openai',
+        model: MODEL,
+        attempts: 1,
+        result: { text: 'answered by another isolate', model: MODEL, finishReason: 'stop', usage },
+      }),
+    );
+    const res = await pending;
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { choices: { message: { content: string } }[] };
+    expect(body.choices[0]?.message.content).toBe('answered by another isolate');
+    await leader.writer.write(line({ t: 'end', linger: false }));
+    await leader.writer.close();
+    await leader.published;
+    expect(await mockRequests(prompt)).toHaveLength(0);
+  });
+
+  it('a stream follows a remote leader event by event, and a leader lost mid-answer ends it in-band', async () => {
+    const prompt = `remote-stream-${crypto.randomUUID()}`;
+    const kvKey = await kvKeyOf('anonymous', prompt);
+    const leader = await remoteLeader('stream', kvKey);
+    const pending = ask(prompt, { stream: true });
+    await leader.writer.write(line({ t: 'start', provider: 'openai', model: MODEL, attempts: 1 }));
+    for (const w of ['Shared', ' from', ' afar']) await leader.writer.write(line({ t: 'delta', text: w }));
+    await leader.writer.write(line({ t: 'done', model: MODEL, finishReason: 'stop', usage }));
+    // The answer's headers mean the follower has joined; only then may the flight end.
+    const res = await pending;
+    await leader.writer.write(line({ t: 'end', linger: false }));
+    await leader.writer.close();
+    const body = await res.text();
+    expect(text(body)).toBe('Shared from afar');
+    expect(body.trimEnd().endsWith('data: [DONE]')).toBe(true);
+
+    const cut = `remote-cut-${crypto.randomUUID()}`;
+    const second = await remoteLeader('stream', await kvKeyOf('anonymous', cut));
+    const cutRes = ask(cut, { stream: true });
+    await second.writer.write(line({ t: 'start', provider: 'openai', model: MODEL, attempts: 1 }));
+    await second.writer.write(line({ t: 'delta', text: 'Half an' }));
+    const cutAnswer = await cutRes;
+    // The leader's isolate dies: its stream ends with neither `done` nor `end`.
+    await second.writer.close();
+    const frames = dataFrames(parseSse(await cutAnswer.text())) as Json[];
+    expect(frames.at(-1)).toMatchObject({ error: { code: 'provider_error' } });
+    expect(await mockRequests(cut)).toHaveLength(0);
+  });
+
+  it('followers of a leader that never answers take over: one of them calls upstream, once', async () => {
+    const prompt = `orphan-${crypto.randomUUID()}`;
+    // Claimed but never published (its isolate died right after claiming): written off after 200 ms.
+    await flightOf('complete', await kvKeyOf('anonymous', prompt)).claim(200);
+    const results = await Promise.all(Array.from({ length: 5 }, () => ask(prompt)));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    const answers = await Promise.all(results.map(async (r) => ((await r.json()) as Json).choices));
+    expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+    expect(await mockRequests(prompt)).toHaveLength(1);
+
+    // Published, then gone before a result: the follower goes upstream itself.
+    const gone = `gone-${crypto.randomUUID()}`;
+    const leader = await remoteLeader('stream', await kvKeyOf('anonymous', gone));
+    const pending = ask(gone, { stream: true });
+    await new Promise((r) => setTimeout(r, 100));
+    await leader.writer.close();
+    const body = await (await pending).text();
+    expect(text(body)).toContain(gone);
+    expect(await mockRequests(gone)).toHaveLength(1);
+  });
+
+  it('keeps streaming to followers when the leader’s client leaves', async () => {
+    const prompt = `leader-leaves-${crypto.randomUUID()} [[fault:slow]]`;
+    const abortLeader = new AbortController();
+    const leaderRes = await ask(prompt, { stream: true }, {}, { signal: abortLeader.signal });
+    const follower = ask(prompt, { stream: true });
+    await new Promise((r) => setTimeout(r, 200));
+    await leaderRes.body?.cancel();
+    abortLeader.abort();
+    const body = await (await follower).text();
+    expect(text(body)).toContain('leader-leaves');
+    const seen = await mockRequests(prompt);
+    expect(seen).toHaveLength(1);
+    expect((seen[0] as unknown as { aborted: boolean }).aborted).toBe(false);
+  });
+
+  it('stops the upstream call once the leader and every follower have left', async () => {
+    const lonely = `all-leave-${crypto.randomUUID()} [[fault:slow]]`;
+    const a = new AbortController();
+    const b = new AbortController();
+    const first = await ask(lonely, { stream: true }, {}, { signal: a.signal });
+    const second = await ask(lonely, { stream: true }, {}, { signal: b.signal });
+    await new Promise((r) => setTimeout(r, 200));
+    await first.body?.cancel();
+    a.abort();
+    await second.body?.cancel();
+    b.abort();
+    const records = await poll(
+      () => mockRequests(lonely) as Promise<unknown> as Promise<{ aborted: boolean }[]>,
+      (r) => r[0]?.aborted === true,
+    );
+    expect(records).toHaveLength(1);
+    expect(records[0]?.aborted).toBe(true);
+  });
+
+  it('followers share the leader’s failure instead of each calling a failing upstream', async () => {
+    // A hung upstream (not retried) keeps the flight open until all five have joined it.
+    const prompt = `fail-${crypto.randomUUID()} [[fault:hang]]`;
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        postJson('/api/v1/chat/completion', { message: prompt, model: MODEL }, openaiEnv({ PROVIDER_TIMEOUT_MS: '400' })),
+      ),
+    );
+    for (const r of results) await expectEnvelope(r, 504, 'PROVIDER_TIMEOUT');
+    expect(await mockRequests(prompt)).toHaveLength(1);
+  });
+
+  it('flights never cross tenants; members of one organization share one', async () => {
+    const a = await register();
+    const b = await register();
+    const prompt = `tenants-${crypto.randomUUID()} [[fault:slow]]`;
+    const asOrg = (auth: Record<string, string>) =>
+      postJson('/api/v1/chat/stream', { message: prompt, model: MODEL }, openaiEnv({ STREAM_HOLD_MS: '20' }), auth);
+    const results = await Promise.all([asOrg(a.auth), asOrg(a.auth), asOrg(b.auth), asOrg(b.auth)]);
+    await Promise.all(results.map((r) => r.text()));
+    expect(await mockRequests(prompt)).toHaveLength(2);
+  });
+
+  it('a cache clear forgets a lingering flight, so the next ask goes upstream', async () => {
+    const owner = await register();
+    const prompt = `linger-${crypto.randomUUID()}`;
+    const asOwner = () =>
+      postJson('/api/v1/chat/completion', { message: prompt, model: MODEL }, openaiEnv(), owner.auth);
+    expect((await asOwner()).headers.get('x-cache-status')).toBe('MISS');
+    await expect.poll(async () => (await asOwner()).headers.get('x-cache-status')).toBe('HIT');
+    const cleared = await call('/api/v1/cache/clear', { method: 'DELETE', headers: owner.auth }, openaiEnv());
+    expect(((await cleared.json()) as Json).cleared).toBe(1);
+    expect((await asOwner()).headers.get('x-cache-status')).toBe('MISS');
+    expect(await mockRequests(prompt)).toHaveLength(2);
+  });
+
+  it('fails open when the flight object cannot be reached: every request is still answered', async () => {
+    const broken = {
+      idFromName: () => {
+        throw new Error('durable object unavailable');
+      },
+      get: () => {
+        throw new Error('durable object unavailable');
+      },
+    };
+    const prompt = `no-flight-${crypto.randomUUID()}`;
+    const results = await Promise.all(
+      Array.from({ length: 3 }, (_, i) =>
+        postJson(
+          '/v1/chat/completions',
+          { model: MODEL, stream: i === 2, messages: user(prompt) },
+          openaiEnv({ CACHE_FLIGHT: broken }),
+        ),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    const streamed = await results[2]?.text();
+    expect(text(streamed ?? '')).toContain(prompt);
+    // Without the meeting point each miss goes upstream on its own (a duplicate, never a failure).
+    expect((await mockRequests(prompt)).length).toBeGreaterThanOrEqual(2);
+  });
+});
