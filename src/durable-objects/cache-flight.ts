@@ -2,29 +2,37 @@ import { DurableObject } from 'cloudflare:workers';
 import { ndjsonLines } from '../lib/ndjson';
 
 // One per in-flight cache key (mode + tenant-scoped KV key): the meeting point of identical cache
-// misses from every isolate and colo. The first to claim leads (calls upstream and publishes what
-// it gets as NDJSON lines); later claimers follow (receive every line, buffered ones first).
+// misses from every isolate and colo. The first to claim leads (calls upstream); later claimers
+// follow. A call (complete mode) costs the leader two plain RPCs, claim and settle, and a follower
+// one; a stream is published as NDJSON lines over one RPC stream, replayed to late followers.
 // Memory only: a flight lives seconds, and an evicted object simply means the next miss leads.
 
-export type FlightClaim =
+export type StreamClaim =
   | { role: 'leader'; lease: string }
   | { role: 'follower'; ticket: string; events: ReadableStream<Uint8Array> };
 
-// After a clean end the answer is in KV, but a twin that missed KV just before the write (or reads
-// a colo whose KV copy is not there yet) still finds the answer here for this long.
+// `line`: the leader's result or error line; null when the flight ended without one (take over).
+export type CompleteClaim = { role: 'leader'; lease: string } | { role: 'follower'; line: string | null };
+
+// After an answer, twins that missed KV just before its write (or read a colo whose KV copy is not
+// there yet) are still handed it here for this long.
 const LINGER_MS = 2_000;
 // An answer stored longer ago than this is no longer held by any flight (clear uses it).
 export const FLIGHT_MEMORY_MS = 10_000;
-// A leader publishes right after claiming; one that does not (its isolate died) is written off.
+// A stream leader publishes right after claiming; one that does not (its isolate died) is written off.
 export const DEFAULT_PUBLISH_GRACE_MS = 5_000;
 
 interface Flight {
   lease: string;
-  lines: Uint8Array[];
-  followers: Map<string, ReadableStreamDefaultController<Uint8Array>>;
-  published: boolean;
   finished: boolean;
   lingerUntil: number;
+  // Complete mode: the settled line, and followers waiting for it.
+  answer: string | null | undefined;
+  waiting: Map<string, (line: string | null) => void>;
+  // Stream mode: lines so far, and followers' open streams.
+  published: boolean;
+  lines: Uint8Array[];
+  followers: Map<string, ReadableStreamDefaultController<Uint8Array>>;
   leaderLeft: boolean;
   // Resolves the leader's pending `leaderLeft` call once nobody follows any more.
   alone: (() => void) | undefined;
@@ -32,7 +40,7 @@ interface Flight {
 
 const encoder = new TextEncoder();
 
-// The leader's last line: the flight ended cleanly (everything else is relayed to followers verbatim).
+// The stream leader's last line: the flight ended cleanly (other lines are relayed verbatim).
 function endLine(line: string): { linger: boolean } | undefined {
   if (!line.startsWith('{"t":"end"')) return undefined;
   try {
@@ -47,30 +55,58 @@ function endLine(line: string): { linger: boolean } | undefined {
 export class CacheFlight extends DurableObject<Env> {
   private flight: Flight | undefined;
 
-  claim(graceMs: number = DEFAULT_PUBLISH_GRACE_MS): FlightClaim {
-    const current = this.flight;
-    if (current && (!current.finished || Date.now() < current.lingerUntil)) {
-      const ticket = crypto.randomUUID();
-      return { role: 'follower', ticket, events: this.follow(current, ticket) };
-    }
+  private live(): Flight | undefined {
+    const f = this.flight;
+    return f && (!f.finished || Date.now() < f.lingerUntil) ? f : undefined;
+  }
+
+  // A new flight led by the caller; written off (followers released) if not ended within `deadlineMs`.
+  private lead(deadlineMs: number, ended: (f: Flight) => boolean): string {
     const flight: Flight = {
       lease: crypto.randomUUID(),
-      lines: [],
-      followers: new Map(),
-      published: false,
       finished: false,
       lingerUntil: 0,
+      answer: undefined,
+      waiting: new Map(),
+      published: false,
+      lines: [],
+      followers: new Map(),
       leaderLeft: false,
       alone: undefined,
     };
     this.flight = flight;
     setTimeout(() => {
-      if (!flight.published) this.finish(flight, false);
-    }, graceMs);
-    return { role: 'leader', lease: flight.lease };
+      if (!ended(flight)) this.finish(flight, false);
+    }, deadlineMs);
+    return flight.lease;
   }
 
-  // Resolves when the leader's stream has ended or was cancelled for want of listeners.
+  // Complete mode. A follower's call returns when the leader settles (or is written off after
+  // `leaseMs`, the longest its routed call may take) — or at once when the answer is already here.
+  claimComplete(ticket: string, leaseMs: number): CompleteClaim | Promise<CompleteClaim> {
+    const current = this.live();
+    if (!current) return { role: 'leader', lease: this.lead(leaseMs, (f) => f.finished) };
+    if (current.answer !== undefined || current.finished) return { role: 'follower', line: current.answer ?? null };
+    return new Promise((resolve) => current.waiting.set(ticket, (line) => resolve({ role: 'follower', line })));
+  }
+
+  // The leader's result or error line (null: given up, followers take over). Only an answer lingers.
+  settle(lease: string, line: string | null, linger: boolean): void {
+    const flight = this.flight;
+    if (!flight || flight.lease !== lease || flight.finished) return;
+    flight.answer = line;
+    this.finish(flight, linger && line !== null);
+  }
+
+  // Stream mode: followers receive every line, buffered ones first.
+  claimStream(graceMs: number = DEFAULT_PUBLISH_GRACE_MS): StreamClaim {
+    const current = this.live();
+    if (!current) return { role: 'leader', lease: this.lead(graceMs, (f) => f.published || f.finished) };
+    const ticket = crypto.randomUUID();
+    return { role: 'follower', ticket, events: this.follow(current, ticket) };
+  }
+
+  // Resolves when the leader's stream has ended.
   async publish(lease: string, stream: ReadableStream<Uint8Array>): Promise<void> {
     const flight = this.flight;
     if (!flight || flight.lease !== lease || flight.published || flight.finished) {
@@ -102,9 +138,23 @@ export class CacheFlight extends DurableObject<Env> {
   // to stop its upstream call (it goes on for as long as anyone listens).
   leaderLeft(lease: string): Promise<void> {
     const flight = this.flight;
-    if (!flight || flight.lease !== lease || flight.finished || flight.followers.size === 0) return Promise.resolve();
+    if (!flight || flight.lease !== lease || flight.finished || this.audience(flight) === 0) return Promise.resolve();
     flight.leaderLeft = true;
     return new Promise((resolve) => (flight.alone = resolve));
+  }
+
+  // A follower whose client left says so here (a cancel over RPC reaches the object only with its
+  // next write, which for a slow upstream may be seconds away).
+  leave(ticket: string): void {
+    const flight = this.flight;
+    if (!flight) return;
+    flight.waiting.get(ticket)?.(null);
+    try {
+      flight.followers.get(ticket)?.close();
+    } catch {
+      // Already cancelled by its reader.
+    }
+    this.drop(flight, ticket);
   }
 
   // Drops a lingering answer (a cache clear): the next miss leads again. Flights in progress go on.
@@ -112,18 +162,8 @@ export class CacheFlight extends DurableObject<Env> {
     if (this.flight?.finished) this.flight = undefined;
   }
 
-  // A follower whose client left says so here: a cancel over RPC reaches the object only with its
-  // next write, which for a slow upstream may be seconds away.
-  leave(ticket: string): void {
-    const flight = this.flight;
-    const follower = flight?.followers.get(ticket);
-    if (!flight || !follower) return;
-    try {
-      follower.close();
-    } catch {
-      // Already cancelled by its reader.
-    }
-    this.drop(flight, ticket);
+  private audience(flight: Flight): number {
+    return flight.waiting.size + flight.followers.size;
   }
 
   private follow(flight: Flight, ticket: string): ReadableStream<Uint8Array> {
@@ -138,13 +178,16 @@ export class CacheFlight extends DurableObject<Env> {
   }
 
   private drop(flight: Flight, ticket: string): void {
+    flight.waiting.delete(ticket);
     flight.followers.delete(ticket);
-    if (flight.followers.size === 0 && flight.leaderLeft) flight.alone?.();
+    if (this.audience(flight) === 0 && flight.leaderLeft) flight.alone?.();
   }
 
   private finish(flight: Flight, linger: boolean): void {
     if (flight.finished) return;
     flight.finished = true;
+    for (const resolve of flight.waiting.values()) resolve(flight.answer ?? null);
+    flight.waiting.clear();
     for (const f of flight.followers.values()) {
       try {
         f.close();

@@ -25,12 +25,10 @@ export function eventLine(event: RoutedEvent): FlightLine {
   return { t: 'done', model: event.model, finishReason: event.finishReason, usage: event.usage };
 }
 
-// The leader's result, or undefined when the flight ended without one (its leader is gone).
-export async function followComplete(lines: AsyncGenerator<FlightLine>, primary: Target): Promise<Routed | undefined> {
-  for await (const line of lines) {
-    if (line.t === 'result') return { result: line.result, target: targetOf(line, primary), attempts: line.attempts };
-    if (line.t === 'error') throw errorOf(line);
-  }
+// The leader's result (undefined: the flight ended without one, its leader is gone), or its failure.
+export function followComplete(line: FlightLine | undefined, primary: Target): Routed | undefined {
+  if (line?.t === 'result') return { result: line.result, target: targetOf(line, primary), attempts: line.attempts };
+  if (line?.t === 'error') throw errorOf(line);
   return undefined;
 }
 

@@ -1,35 +1,33 @@
-import { Audience, errorLine, type FlightLine, type LeaderChannel } from './flight';
+import type { CompleteLeader } from './flight-complete';
+import type { StreamLeader } from './flight-stream';
+import { Audience, errorLine, type FlightLine } from './flight';
 
-export interface LeadOptions {
+export interface LeadOptions<C> {
   // undefined: nobody can follow (no single-flight for this call); the leader is alone.
-  channel: LeaderChannel | undefined;
+  channel: C | undefined;
   // The leader's own client: when it leaves, the upstream call goes on while followers listen.
   signal: AbortSignal;
+  // Whether late twins may be handed the answer for a moment (only if it is being cached).
+  linger: boolean;
   waitUntil(promise: Promise<unknown>): void;
 }
 
-// A non-streaming call led for everyone: followers get its result line (or its error), and the
-// flight lingers only if the answer reached the cache.
+// A non-streaming call led for everyone: followers get its result line, or share its failure.
 export function leadCall<T>(
-  opts: LeadOptions,
-  run: (signal: AbortSignal) => Promise<{ value: T; line: FlightLine; cached: Promise<boolean> }>,
+  opts: LeadOptions<CompleteLeader>,
+  run: (signal: AbortSignal) => Promise<{ value: T; line: FlightLine }>,
 ): Promise<T> {
   const audience = new Audience(opts.channel);
   if (opts.signal.aborted) audience.leave();
   else opts.signal.addEventListener('abort', () => audience.leave(), { once: true });
   const work = run(audience.signal).then(
-    async ({ value, line, cached }) => {
-      opts.channel?.send(line);
-      opts.channel?.end(await cached);
+    ({ value, line }) => {
+      opts.waitUntil(opts.channel?.settle(line, opts.linger) ?? Promise.resolve());
       return value;
     },
     (err: unknown) => {
       // Given up for want of listeners: nothing to tell anyone. Otherwise followers share the failure.
-      if (audience.signal.aborted) opts.channel?.abandon();
-      else {
-        opts.channel?.send(errorLine(err));
-        opts.channel?.end(false);
-      }
+      opts.waitUntil(opts.channel?.settle(audience.signal.aborted ? null : errorLine(err), false) ?? Promise.resolve());
       throw err;
     },
   );
@@ -40,7 +38,7 @@ export function leadCall<T>(
 // A stream led for everyone: each event goes to the leader's own client (buffered, so a slow client
 // never holds followers back) and to the flight as it arrives.
 export function leadStream<E>(
-  opts: LeadOptions & { linger: boolean; toLine(event: E): FlightLine },
+  opts: LeadOptions<StreamLeader> & { toLine(event: E): FlightLine },
   start: (signal: AbortSignal) => AsyncIterable<E>,
 ): AsyncGenerator<E> {
   const audience = new Audience(opts.channel);

@@ -1,13 +1,12 @@
 // Single-flight across isolates: identical cache misses meet in a CacheFlight Durable Object (one per
-// mode and tenant-scoped cache key). The leader calls upstream and publishes each event as an NDJSON
-// line; followers read the lines from the object, never a promise of another request. If the object
-// cannot be reached the request simply goes upstream on its own (fail open: a duplicate call, never
-// a failed request).
+// mode and tenant-scoped cache key). The leader calls upstream and hands what it gets to the object;
+// followers get it from the object, never from a promise of another request. If the object cannot be
+// reached the request simply goes upstream on its own (fail open: a duplicate call, never a failed
+// request). flight-complete.ts and flight-stream.ts hold the two modes.
 import { z } from 'zod';
-import { type CacheFlight, DEFAULT_PUBLISH_GRACE_MS } from '../durable-objects/cache-flight';
+import type { CacheFlight } from '../durable-objects/cache-flight';
 import { ApiError, ERROR_CATALOGUE, type ErrorCode } from '../lib/errors';
 import type { Logger } from '../lib/log';
-import { ndjsonLine, ndjsonLines } from '../lib/ndjson';
 
 export type FlightMode = 'complete' | 'stream';
 
@@ -50,108 +49,34 @@ export function errorOf(line: Extract<FlightLine, { t: 'error' }>): ApiError {
   return new ApiError(code, line.message, line.headers ? { headers: line.headers } : {});
 }
 
-// The leader's side of a flight: lines go to the object as they happen; `closed` settles when the
-// object stops listening (the flight ended, or nobody is left to listen).
-export class LeaderChannel {
-  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+// What a leader needs of its flight, whatever the mode: `closed` settles when the object stops
+// listening; `leaderLeft` resolves when nobody follows any more (at once if nobody does, or the
+// object is unreachable).
+export interface LeaderLink {
   readonly closed: Promise<void>;
-  private done = false;
-
-  constructor(
-    private readonly stub: DurableObjectStub<CacheFlight>,
-    private readonly lease: string,
-  ) {
-    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    this.writer = writable.getWriter();
-    // Errored when the object stops reading (nobody left to listen): an outcome, not a failure.
-    this.writer.closed.catch(() => undefined);
-    this.closed = stub.publish(lease, readable).then(
-      () => undefined,
-      () => undefined,
-    );
-  }
-
-  private write(bytes: Uint8Array): void {
-    if (!this.done) this.writer.write(bytes).catch(() => undefined);
-  }
-
-  send(line: FlightLine): void {
-    this.write(ndjsonLine(line));
-  }
-
-  // Resolves when nobody follows any more (at once if nobody does, or the object is unreachable).
-  leaderLeft(): Promise<void> {
-    return this.stub.leaderLeft(this.lease).catch(() => undefined);
-  }
-
-  // `linger`: the answer is in the cache, so late twins may be handed it for a moment longer.
-  end(linger: boolean): void {
-    this.write(ndjsonLine({ t: 'end', linger }));
-    this.abandon();
-  }
-
-  // Closing without an end line tells followers the answer will not come from this flight.
-  abandon(): void {
-    if (this.done) return;
-    this.done = true;
-    this.writer.close().catch(() => undefined);
-  }
+  leaderLeft(): Promise<void>;
 }
 
-export type Joined =
-  | { role: 'leader'; channel: LeaderChannel }
-  | { role: 'follower'; lines: AsyncGenerator<FlightLine> }
-  | { role: 'solo' };
+export type FlightStub = DurableObjectStub<CacheFlight>;
 
-const flightStub = (env: Env, mode: FlightMode, kvKey: string) =>
+export const flightStub = (env: Env, mode: FlightMode, kvKey: string): FlightStub =>
   env.CACHE_FLIGHT.get(env.CACHE_FLIGHT.idFromName(`${mode}|${kvKey}`));
 
-export async function joinFlight(
-  deps: FlightDeps,
-  mode: FlightMode,
-  kvKey: string,
-  signal: AbortSignal,
-  graceMs = DEFAULT_PUBLISH_GRACE_MS,
-): Promise<Joined> {
+// A line from the object, checked: anything unreadable counts as no line (the flight is lost).
+export function parseLine(raw: string): FlightLine | undefined {
+  let parsed: unknown;
   try {
-    const stub = flightStub(deps.env, mode, kvKey);
-    const claim = await stub.claim(graceMs);
-    if (claim.role === 'leader') return { role: 'leader', channel: new LeaderChannel(stub, claim.lease) };
-    const leave = () => stub.leave(claim.ticket);
-    return { role: 'follower', lines: follow(claim.events, leave, signal) };
-  } catch (err) {
-    deps.log.warn('single-flight unavailable; calling upstream alone', { error: String(err) });
-    return { role: 'solo' };
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
   }
+  const line = LineSchema.safeParse(parsed);
+  return line.success ? line.data : undefined;
 }
 
-// Lines of a flight as this follower receives them; its client leaving cancels its subscription.
-async function* follow(
-  events: ReadableStream<Uint8Array>,
-  leave: () => Promise<void>,
-  signal: AbortSignal,
-): AsyncGenerator<FlightLine> {
-  const reader = events.getReader();
-  // The object ends this follower's stream, so the pending read finishes cleanly.
-  const onAbort = () => void leave().catch(() => reader.cancel().catch(() => undefined));
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    for await (const raw of ndjsonLines(reader)) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(raw);
-      } catch {
-        return;
-      }
-      const line = LineSchema.safeParse(parsed);
-      // A line we cannot read ends the flight for us, as if the leader had gone.
-      if (!line.success) return;
-      yield line.data;
-    }
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-    await events.cancel().catch(() => undefined);
-  }
+export function flightUnavailable(deps: FlightDeps, err: unknown): { role: 'solo' } {
+  deps.log.warn('single-flight unavailable; calling upstream alone', { error: String(err) });
+  return { role: 'solo' };
 }
 
 // After a cache clear, lingering answers of the cleared keys must not be handed out.
@@ -169,7 +94,7 @@ export class Audience {
   private localGone = false;
   private remoteGone: boolean;
 
-  constructor(private readonly channel: LeaderChannel | undefined) {
+  constructor(private readonly channel: LeaderLink | undefined) {
     this.remoteGone = channel === undefined;
     channel?.closed.then(() => {
       this.remoteGone = true;

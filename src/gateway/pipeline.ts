@@ -8,7 +8,7 @@ import type { FlightDeps } from './flight';
 import type { Routed } from './flight-events';
 import { logCall, logFailure, recordCall, type Settled } from './record';
 import { parseTarget, requireConfigured, type Target, targetOf } from './resolve';
-import { attemptsOf, routeComplete, routeStream, type RoutedEvent } from './router';
+import { attemptsOf, routeBudgetMs, routeComplete, routeStream, type RoutedEvent } from './router';
 import { completeShared, streamShared } from './shared-calls';
 
 export interface PipelineDeps {
@@ -115,21 +115,24 @@ export async function runChat(deps: PipelineDeps, call: ChatCall, awaitRecord = 
   }
   try {
     const upstreamFrom = performance.now();
-    const route = (signal: AbortSignal) => routeComplete(targets, call, { config: deps.config, signal });
-    // Only the leader stores; its flight stays joinable until the answer is readable from KV.
-    const keep = (routed: Routed): Promise<boolean> =>
-      call.cachePolicy.write
-        ? store(cacheDeps(deps, call), primary, call, cache, {
-            text: routed.result.text,
-            model: routed.result.model || routed.target.model,
-            provider: routed.target.provider.id,
-            finishReason: routed.result.finishReason,
-            usage: routed.result.usage,
-            prompt: promptOf(call),
-            createdAt: new Date().toISOString(),
-          }).then(() => true)
-        : Promise.resolve(false);
-    const { value, leader } = await completeShared(flightDeps(deps), call, cache, primary, route, keep);
+    // Only the leader calls upstream, and it stores the answer (in the background).
+    const route = async (signal: AbortSignal): Promise<Routed> => {
+      const routed = await routeComplete(targets, call, { config: deps.config, signal });
+      if (call.cachePolicy.write) {
+        void store(cacheDeps(deps, call), primary, call, cache, {
+          text: routed.result.text,
+          model: routed.result.model || routed.target.model,
+          provider: routed.target.provider.id,
+          finishReason: routed.result.finishReason,
+          usage: routed.result.usage,
+          prompt: promptOf(call),
+          createdAt: new Date().toISOString(),
+        });
+      }
+      return routed;
+    };
+    const budgetMs = routeBudgetMs(deps.config, targets.length);
+    const { value, leader } = await completeShared(flightDeps(deps), call, cache, primary, budgetMs, route);
     const { result, target, attempts } = value;
     const upstreamMs = performance.now() - upstreamFrom;
     const latencyMs = performance.now() - started;

@@ -100,6 +100,13 @@ async function withFailover<T>(
   });
 }
 
+// The longest a routed call may take: every attempt of every target at its full deadline, with the
+// longest backoff between attempts.
+export function routeBudgetMs(config: Config, targets: number): number {
+  const retries = config.RETRY_MAX_RETRIES;
+  return targets * ((retries + 1) * config.PROVIDER_TIMEOUT_MS + retries * config.RETRY_MAX_DELAY_MS);
+}
+
 export function attemptsOf(err: unknown): number {
   return typeof err === 'object' && err !== null && 'attempts' in err && typeof err.attempts === 'number'
     ? err.attempts

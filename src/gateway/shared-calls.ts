@@ -1,6 +1,8 @@
 import { providerFailure } from '../providers/errors';
 import type { CacheLookup, CachePolicy } from './cache';
-import { type FlightDeps, joinFlight } from './flight';
+import type { FlightDeps } from './flight';
+import { type CompleteJoined, joinCompleteFlight } from './flight-complete';
+import { joinStreamFlight, type StreamJoined } from './flight-stream';
 import { eventLine, followComplete, followStream, resultLine, type Routed } from './flight-events';
 import { leadCall, leadStream } from './flight-lead';
 import type { Target } from './resolve';
@@ -10,6 +12,8 @@ import type { RoutedEvent } from './router';
 // through the flight of its cache key, leading or following. A flight whose leader vanished before
 // answering is joined once more; after that the request stops waiting on others.
 const MAX_ROUNDS = 2;
+// Followers of a call wait this much past the leader's routing budget before giving up on it.
+const LEASE_MARGIN_MS = 5_000;
 
 interface SharedCall {
   signal: AbortSignal;
@@ -21,22 +25,27 @@ export async function completeShared(
   call: SharedCall,
   cache: CacheLookup,
   primary: Target,
+  budgetMs: number,
   route: (signal: AbortSignal) => Promise<Routed>,
-  keep: (routed: Routed) => Promise<boolean>,
 ): Promise<{ value: Routed; leader: boolean }> {
-  const lead = (joined: Awaited<ReturnType<typeof joinFlight>> | undefined) =>
+  const lead = (joined: CompleteJoined | undefined) =>
     leadCall(
-      { channel: joined?.role === 'leader' ? joined.channel : undefined, signal: call.signal, waitUntil: deps.waitUntil },
+      {
+        channel: joined?.role === 'leader' ? joined.channel : undefined,
+        signal: call.signal,
+        linger: call.cachePolicy.write,
+        waitUntil: deps.waitUntil,
+      },
       async (signal) => {
         const value = await route(signal);
-        return { value, line: resultLine(value), cached: keep(value) };
+        return { value, line: resultLine(value) };
       },
     );
   if (!call.cachePolicy.read) return { value: await lead(undefined), leader: true };
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const joined = await joinFlight(deps, 'complete', cache.kvKey, call.signal);
+    const joined = await joinCompleteFlight(deps, cache.kvKey, call.signal, budgetMs + LEASE_MARGIN_MS);
     if (joined.role !== 'follower') return { value: await lead(joined), leader: true };
-    const value = await followComplete(joined.lines, primary);
+    const value = followComplete(joined.line, primary);
     if (value) return { value, leader: false };
     if (call.signal.aborted) throw providerFailure(primary.provider.id, 'client-closed');
   }
@@ -50,7 +59,7 @@ export function streamShared(
   primary: Target,
   start: (signal: AbortSignal) => AsyncIterable<RoutedEvent>,
 ): Promise<AsyncGenerator<RoutedEvent>> {
-  const lead = (joined: Awaited<ReturnType<typeof joinFlight>> | undefined) =>
+  const lead = (joined: StreamJoined | undefined) =>
     leadStream(
       {
         channel: joined?.role === 'leader' ? joined.channel : undefined,
@@ -64,7 +73,7 @@ export function streamShared(
     );
   const join = async (round: number): Promise<AsyncGenerator<RoutedEvent>> => {
     if (round >= MAX_ROUNDS) return lead(undefined);
-    const joined = await joinFlight(deps, 'stream', cache.kvKey, call.signal);
+    const joined = await joinStreamFlight(deps, cache.kvKey, call.signal);
     if (joined.role !== 'follower') return lead(joined);
     return followStream(joined.lines, primary, async function* alone() {
       if (call.signal.aborted) throw providerFailure(primary.provider.id, 'client-closed');

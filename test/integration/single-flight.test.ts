@@ -31,12 +31,18 @@ const flightOf = (mode: 'complete' | 'stream', kvKey: string) =>
   env.CACHE_FLIGHT.get(env.CACHE_FLIGHT.idFromName(`${mode}|${kvKey}`));
 
 // The test stands in for a leader in another isolate: it claims the flight and publishes by hand.
-async function remoteLeader(mode: 'complete' | 'stream', kvKey: string, graceMs = 5_000) {
-  const claim = await flightOf(mode, kvKey).claim(graceMs);
+async function remoteStreamLeader(kvKey: string) {
+  const claim = await flightOf('stream', kvKey).claimStream(5_000);
   if (claim.role !== 'leader') throw new Error('expected to lead');
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const published = flightOf(mode, kvKey).publish(claim.lease, readable);
-  return { writer: writable.getWriter(), published, lease: claim.lease };
+  const published = flightOf('stream', kvKey).publish(claim.lease, readable);
+  return { writer: writable.getWriter(), published };
+}
+
+async function remoteCallLeader(kvKey: string, leaseMs = 5_000) {
+  const claim = await flightOf('complete', kvKey).claimComplete(crypto.randomUUID(), leaseMs);
+  if (claim.role !== 'leader') throw new Error('expected to lead');
+  return claim.lease;
 }
 
 const text = (body: string) =>
@@ -62,31 +68,30 @@ describe('single-flight across isolates (CacheFlight Durable Object)', () => {
 
   it('a request follows a flight led elsewhere and answers from it without calling upstream', async () => {
     const prompt = `remote-${crypto.randomUUID()}`;
-    const leader = await remoteLeader('complete', await kvKeyOf('anonymous', prompt));
+    const kvKey = await kvKeyOf('anonymous', prompt);
+    const lease = await remoteCallLeader(kvKey);
     const pending = ask(prompt);
-    await leader.writer.write(
-      line({
-        t: 'result',
-        provider: 'openai',
-        model: MODEL,
-        attempts: 1,
-        result: { text: 'answered by another isolate', model: MODEL, finishReason: 'stop', usage },
-      }),
-    );
+    // Usually the follower is waiting by now; if not, the lingering answer still reaches it.
+    await new Promise((r) => setTimeout(r, 150));
+    const answer = {
+      t: 'result',
+      provider: 'openai',
+      model: MODEL,
+      attempts: 1,
+      result: { text: 'answered by another isolate', model: MODEL, finishReason: 'stop', usage },
+    };
+    await flightOf('complete', kvKey).settle(lease, JSON.stringify(answer), true);
     const res = await pending;
     expect(res.status).toBe(200);
     const body = (await res.json()) as { choices: { message: { content: string } }[] };
     expect(body.choices[0]?.message.content).toBe('answered by another isolate');
-    await leader.writer.write(line({ t: 'end', linger: false }));
-    await leader.writer.close();
-    await leader.published;
     expect(await mockRequests(prompt)).toHaveLength(0);
   });
 
   it('a stream follows a remote leader event by event, and a leader lost mid-answer ends it in-band', async () => {
     const prompt = `remote-stream-${crypto.randomUUID()}`;
     const kvKey = await kvKeyOf('anonymous', prompt);
-    const leader = await remoteLeader('stream', kvKey);
+    const leader = await remoteStreamLeader(kvKey);
     const pending = ask(prompt, { stream: true });
     await leader.writer.write(line({ t: 'start', provider: 'openai', model: MODEL, attempts: 1 }));
     for (const w of ['Shared', ' from', ' afar']) await leader.writer.write(line({ t: 'delta', text: w }));
@@ -100,7 +105,7 @@ describe('single-flight across isolates (CacheFlight Durable Object)', () => {
     expect(body.trimEnd().endsWith('data: [DONE]')).toBe(true);
 
     const cut = `remote-cut-${crypto.randomUUID()}`;
-    const second = await remoteLeader('stream', await kvKeyOf('anonymous', cut));
+    const second = await remoteStreamLeader(await kvKeyOf('anonymous', cut));
     const cutRes = ask(cut, { stream: true });
     await second.writer.write(line({ t: 'start', provider: 'openai', model: MODEL, attempts: 1 }));
     await second.writer.write(line({ t: 'delta', text: 'Half an' }));
@@ -115,7 +120,7 @@ describe('single-flight across isolates (CacheFlight Durable Object)', () => {
   it('followers of a leader that never answers take over: one of them calls upstream, once', async () => {
     const prompt = `orphan-${crypto.randomUUID()}`;
     // Claimed but never published (its isolate died right after claiming): written off after 200 ms.
-    await flightOf('complete', await kvKeyOf('anonymous', prompt)).claim(200);
+    await remoteCallLeader(await kvKeyOf('anonymous', prompt), 200);
     const results = await Promise.all(Array.from({ length: 5 }, () => ask(prompt)));
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     const answers = await Promise.all(results.map(async (r) => ((await r.json()) as Json).choices));
@@ -124,7 +129,7 @@ describe('single-flight across isolates (CacheFlight Durable Object)', () => {
 
     // Published, then gone before a result: the follower goes upstream itself.
     const gone = `gone-${crypto.randomUUID()}`;
-    const leader = await remoteLeader('stream', await kvKeyOf('anonymous', gone));
+    const leader = await remoteStreamLeader(await kvKeyOf('anonymous', gone));
     const pending = ask(gone, { stream: true });
     await new Promise((r) => setTimeout(r, 100));
     await leader.writer.close();
@@ -161,6 +166,28 @@ describe('single-flight across isolates (CacheFlight Durable Object)', () => {
     b.abort();
     const records = await poll(
       () => mockRequests(lonely) as Promise<unknown> as Promise<{ aborted: boolean }[]>,
+      (r) => r[0]?.aborted === true,
+    );
+    expect(records).toHaveLength(1);
+    expect(records[0]?.aborted).toBe(true);
+  });
+
+  it('a call nobody waits for any more is stopped upstream', async () => {
+    const prompt = `call-all-leave-${crypto.randomUUID()} [[fault:hang]]`;
+    const a = new AbortController();
+    const b = new AbortController();
+    const first = ask(prompt, {}, {}, { signal: a.signal }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    const second = ask(prompt, {}, {}, { signal: b.signal }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    a.abort();
+    // The follower still waits: the upstream call must go on.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(((await mockRequests(prompt)) as unknown as { aborted: boolean }[])[0]?.aborted).toBe(false);
+    b.abort();
+    await Promise.all([first, second]);
+    const records = await poll(
+      () => mockRequests(prompt) as Promise<unknown> as Promise<{ aborted: boolean }[]>,
       (r) => r[0]?.aborted === true,
     );
     expect(records).toHaveLength(1);
