@@ -1,11 +1,13 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ndjsonLines } from '../lib/ndjson';
 
-// One per in-flight cache key (mode + tenant-scoped KV key): the meeting point of identical cache
-// misses from every isolate and colo. The first to claim leads (calls upstream); later claimers
-// follow. A call (complete mode) costs the leader two plain RPCs, claim and settle, and a follower
-// one; a stream is published as NDJSON lines over one RPC stream, replayed to late followers.
-// Memory only: a flight lives seconds, and an evicted object simply means the next miss leads.
+// The meeting point of identical cache misses from every isolate and colo: one object per shard of a
+// tenant's keys holds the flights in progress (a warm object per shard, not a new one per key — a
+// new object costs far more than a call to a warm one), keyed by mode and tenant-scoped KV key. The
+// first to claim a key leads (calls upstream); later claimers follow. A call (complete mode) costs the
+// leader two plain RPCs, claim and settle, and a follower one; a stream is published as NDJSON lines
+// over one RPC stream, replayed to late followers. Memory only: a flight lives seconds, and an evicted
+// object simply means the next miss leads.
 
 export type StreamClaim =
   | { role: 'leader'; lease: string }
@@ -23,6 +25,7 @@ export const FLIGHT_MEMORY_MS = 10_000;
 export const DEFAULT_PUBLISH_GRACE_MS = 5_000;
 
 interface Flight {
+  key: string;
   lease: string;
   finished: boolean;
   lingerUntil: number;
@@ -53,16 +56,22 @@ function endLine(line: string): { linger: boolean } | undefined {
 }
 
 export class CacheFlight extends DurableObject<Env> {
-  private flight: Flight | undefined;
+  private readonly flights = new Map<string, Flight>();
 
-  private live(): Flight | undefined {
-    const f = this.flight;
+  private live(key: string): Flight | undefined {
+    const f = this.flights.get(key);
     return f && (!f.finished || Date.now() < f.lingerUntil) ? f : undefined;
   }
 
+  private current(key: string, lease: string): Flight | undefined {
+    const f = this.flights.get(key);
+    return f && f.lease === lease && !f.finished ? f : undefined;
+  }
+
   // A new flight led by the caller; written off (followers released) if not ended within `deadlineMs`.
-  private lead(deadlineMs: number, ended: (f: Flight) => boolean): string {
+  private lead(key: string, deadlineMs: number, ended: (f: Flight) => boolean): string {
     const flight: Flight = {
+      key,
       lease: crypto.randomUUID(),
       finished: false,
       lingerUntil: 0,
@@ -74,7 +83,7 @@ export class CacheFlight extends DurableObject<Env> {
       leaderLeft: false,
       alone: undefined,
     };
-    this.flight = flight;
+    this.flights.set(key, flight);
     setTimeout(() => {
       if (!ended(flight)) this.finish(flight, false);
     }, deadlineMs);
@@ -83,33 +92,33 @@ export class CacheFlight extends DurableObject<Env> {
 
   // Complete mode. A follower's call returns when the leader settles (or is written off after
   // `leaseMs`, the longest its routed call may take) — or at once when the answer is already here.
-  claimComplete(ticket: string, leaseMs: number): CompleteClaim | Promise<CompleteClaim> {
-    const current = this.live();
-    if (!current) return { role: 'leader', lease: this.lead(leaseMs, (f) => f.finished) };
+  claimComplete(key: string, ticket: string, leaseMs: number): CompleteClaim | Promise<CompleteClaim> {
+    const current = this.live(key);
+    if (!current) return { role: 'leader', lease: this.lead(key, leaseMs, (f) => f.finished) };
     if (current.answer !== undefined || current.finished) return { role: 'follower', line: current.answer ?? null };
     return new Promise((resolve) => current.waiting.set(ticket, (line) => resolve({ role: 'follower', line })));
   }
 
   // The leader's result or error line (null: given up, followers take over). Only an answer lingers.
-  settle(lease: string, line: string | null, linger: boolean): void {
-    const flight = this.flight;
-    if (!flight || flight.lease !== lease || flight.finished) return;
+  settle(key: string, lease: string, line: string | null, linger: boolean): void {
+    const flight = this.current(key, lease);
+    if (!flight) return;
     flight.answer = line;
     this.finish(flight, linger && line !== null);
   }
 
   // Stream mode: followers receive every line, buffered ones first.
-  claimStream(graceMs: number = DEFAULT_PUBLISH_GRACE_MS): StreamClaim {
-    const current = this.live();
-    if (!current) return { role: 'leader', lease: this.lead(graceMs, (f) => f.published || f.finished) };
+  claimStream(key: string, graceMs: number = DEFAULT_PUBLISH_GRACE_MS): StreamClaim {
+    const current = this.live(key);
+    if (!current) return { role: 'leader', lease: this.lead(key, graceMs, (f) => f.published || f.finished) };
     const ticket = crypto.randomUUID();
     return { role: 'follower', ticket, events: this.follow(current, ticket) };
   }
 
   // Resolves when the leader's stream has ended.
-  async publish(lease: string, stream: ReadableStream<Uint8Array>): Promise<void> {
-    const flight = this.flight;
-    if (!flight || flight.lease !== lease || flight.published || flight.finished) {
+  async publish(key: string, lease: string, stream: ReadableStream<Uint8Array>): Promise<void> {
+    const flight = this.current(key, lease);
+    if (!flight || flight.published) {
       await stream.cancel('not the leader').catch(() => undefined);
       return;
     }
@@ -136,17 +145,17 @@ export class CacheFlight extends DurableObject<Env> {
 
   // The leader's own client left. Resolves once no follower is left either, which tells the leader
   // to stop its upstream call (it goes on for as long as anyone listens).
-  leaderLeft(lease: string): Promise<void> {
-    const flight = this.flight;
-    if (!flight || flight.lease !== lease || flight.finished || this.audience(flight) === 0) return Promise.resolve();
+  leaderLeft(key: string, lease: string): Promise<void> {
+    const flight = this.current(key, lease);
+    if (!flight || this.audience(flight) === 0) return Promise.resolve();
     flight.leaderLeft = true;
     return new Promise((resolve) => (flight.alone = resolve));
   }
 
   // A follower whose client left says so here (a cancel over RPC reaches the object only with its
   // next write, which for a slow upstream may be seconds away).
-  leave(ticket: string): void {
-    const flight = this.flight;
+  leave(key: string, ticket: string): void {
+    const flight = this.flights.get(key);
     if (!flight) return;
     flight.waiting.get(ticket)?.(null);
     try {
@@ -158,8 +167,8 @@ export class CacheFlight extends DurableObject<Env> {
   }
 
   // Drops a lingering answer (a cache clear): the next miss leads again. Flights in progress go on.
-  forget(): void {
-    if (this.flight?.finished) this.flight = undefined;
+  forget(key: string): void {
+    if (this.flights.get(key)?.finished) this.flights.delete(key);
   }
 
   private audience(flight: Flight): number {
@@ -197,14 +206,14 @@ export class CacheFlight extends DurableObject<Env> {
     }
     flight.followers.clear();
     flight.alone?.();
-    if (this.flight !== flight) return;
+    if (this.flights.get(flight.key) !== flight) return;
     if (!linger) {
-      this.flight = undefined;
+      this.flights.delete(flight.key);
       return;
     }
     flight.lingerUntil = Date.now() + LINGER_MS;
     setTimeout(() => {
-      if (this.flight === flight) this.flight = undefined;
+      if (this.flights.get(flight.key) === flight) this.flights.delete(flight.key);
     }, LINGER_MS);
   }
 }

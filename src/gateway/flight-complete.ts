@@ -1,8 +1,8 @@
 import {
   type FlightDeps,
   type FlightLine,
-  type FlightStub,
-  flightStub,
+  type FlightRef,
+  flightRef,
   flightUnavailable,
   type LeaderLink,
   parseLine,
@@ -16,18 +16,19 @@ export class CompleteLeader implements LeaderLink {
   readonly closed = new Promise<void>((resolve) => (this.settled = resolve));
 
   constructor(
-    private readonly stub: FlightStub,
+    private readonly flight: FlightRef,
     private readonly lease: string,
   ) {}
 
   // null: given up (followers take over). `linger`: late twins may be handed the answer briefly.
   settle(line: FlightLine | null, linger: boolean): Promise<void> {
     this.settled();
-    return this.stub.settle(this.lease, line === null ? null : JSON.stringify(line), linger).catch(() => undefined);
+    const raw = line === null ? null : JSON.stringify(line);
+    return this.flight.stub.settle(this.flight.key, this.lease, raw, linger).catch(() => undefined);
   }
 
   leaderLeft(): Promise<void> {
-    return this.stub.leaderLeft(this.lease).catch(() => undefined);
+    return this.flight.stub.leaderLeft(this.flight.key, this.lease).catch(() => undefined);
   }
 }
 
@@ -45,13 +46,13 @@ export async function joinCompleteFlight(
   leaseMs: number,
 ): Promise<CompleteJoined> {
   try {
-    const stub = flightStub(deps.env, 'complete', kvKey);
+    const flight = flightRef(deps.env, 'complete', kvKey);
     const ticket = crypto.randomUUID();
-    const onAbort = () => void stub.leave(ticket).catch(() => undefined);
+    const onAbort = () => void flight.stub.leave(flight.key, ticket).catch(() => undefined);
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const claim = await stub.claimComplete(ticket, leaseMs);
-      if (claim.role === 'leader') return { role: 'leader', channel: new CompleteLeader(stub, claim.lease) };
+      const claim = await flight.stub.claimComplete(flight.key, ticket, leaseMs);
+      if (claim.role === 'leader') return { role: 'leader', channel: new CompleteLeader(flight, claim.lease) };
       return { role: 'follower', line: claim.line === null ? undefined : parseLine(claim.line) };
     } finally {
       signal.removeEventListener('abort', onAbort);

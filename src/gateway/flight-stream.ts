@@ -3,8 +3,8 @@ import { ndjsonLine, ndjsonLines } from '../lib/ndjson';
 import {
   type FlightDeps,
   type FlightLine,
-  type FlightStub,
-  flightStub,
+  type FlightRef,
+  flightRef,
   flightUnavailable,
   type LeaderLink,
   parseLine,
@@ -19,14 +19,14 @@ export class StreamLeader implements LeaderLink {
   private done = false;
 
   constructor(
-    private readonly stub: FlightStub,
+    private readonly flight: FlightRef,
     private readonly lease: string,
   ) {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     this.writer = writable.getWriter();
     // Errored if the object stops reading: an outcome, not a failure.
     this.writer.closed.catch(() => undefined);
-    this.closed = stub.publish(lease, readable).then(
+    this.closed = flight.stub.publish(flight.key, lease, readable).then(
       () => undefined,
       () => undefined,
     );
@@ -41,7 +41,7 @@ export class StreamLeader implements LeaderLink {
   }
 
   leaderLeft(): Promise<void> {
-    return this.stub.leaderLeft(this.lease).catch(() => undefined);
+    return this.flight.stub.leaderLeft(this.flight.key, this.lease).catch(() => undefined);
   }
 
   // `linger`: the answer is in the cache, so late twins may be handed it for a moment longer.
@@ -70,10 +70,11 @@ export async function joinStreamFlight(
   graceMs = DEFAULT_PUBLISH_GRACE_MS,
 ): Promise<StreamJoined> {
   try {
-    const stub = flightStub(deps.env, 'stream', kvKey);
-    const claim = await stub.claimStream(graceMs);
-    if (claim.role === 'leader') return { role: 'leader', channel: new StreamLeader(stub, claim.lease) };
-    return { role: 'follower', lines: follow(claim.events, () => stub.leave(claim.ticket), signal) };
+    const flight = flightRef(deps.env, 'stream', kvKey);
+    const claim = await flight.stub.claimStream(flight.key, graceMs);
+    if (claim.role === 'leader') return { role: 'leader', channel: new StreamLeader(flight, claim.lease) };
+    const leave = () => flight.stub.leave(flight.key, claim.ticket);
+    return { role: 'follower', lines: follow(claim.events, leave, signal) };
   } catch (err) {
     return flightUnavailable(deps, err);
   }

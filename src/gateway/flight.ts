@@ -57,10 +57,21 @@ export interface LeaderLink {
   leaderLeft(): Promise<void>;
 }
 
-export type FlightStub = DurableObjectStub<CacheFlight>;
+// A flight: its key, and the object of the tenant's shard that holds it.
+export interface FlightRef {
+  stub: DurableObjectStub<CacheFlight>;
+  key: string;
+}
 
-export const flightStub = (env: Env, mode: FlightMode, kvKey: string): FlightStub =>
-  env.CACHE_FLIGHT.get(env.CACHE_FLIGHT.idFromName(`${mode}|${kvKey}`));
+// Spreads one tenant's flights over a few warm objects, so a busy tenant is not one object's queue.
+export const FLIGHT_SHARDS = 8;
+
+export function flightRef(env: Env, mode: FlightMode, kvKey: string): FlightRef {
+  // kvKey is rc:<tenant>:ck_<sha-256 hex>: the tenant picks the objects, the hash the shard.
+  const tenant = kvKey.slice(0, kvKey.lastIndexOf(':'));
+  const shard = Number.parseInt(kvKey.slice(-6), 16) % FLIGHT_SHARDS || 0;
+  return { stub: env.CACHE_FLIGHT.get(env.CACHE_FLIGHT.idFromName(`${tenant}|${shard}`)), key: `${mode}|${kvKey}` };
+}
 
 // A line from the object, checked: anything unreadable counts as no line (the flight is lost).
 export function parseLine(raw: string): FlightLine | undefined {
@@ -83,7 +94,10 @@ export function flightUnavailable(deps: FlightDeps, err: unknown): { role: 'solo
 export async function forgetFlights(env: Env, kvKeys: readonly string[]): Promise<void> {
   await Promise.all(
     kvKeys.flatMap((k) =>
-      (['complete', 'stream'] as const).map((mode) => flightStub(env, mode, k).forget().catch(() => undefined)),
+      (['complete', 'stream'] as const).map((mode) => {
+        const { stub, key } = flightRef(env, mode, k);
+        return stub.forget(key).catch(() => undefined);
+      }),
     ),
   );
 }

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { cacheKey } from '../../src/gateway/cache-key';
+import { flightRef } from '../../src/gateway/flight';
 import { register } from '../helpers/auth';
 import { call, expectEnvelope, mockRequests, openaiEnv, postJson } from '../helpers/http';
 import { dataFrames, parseSse } from '../helpers/sse';
@@ -27,20 +28,21 @@ const ask = (prompt: string, extra: Json = {}, headers: Record<string, string> =
 const kvKeyOf = async (tenant: string, prompt: string) =>
   `rc:${tenant}:${await cacheKey({ tenant, provider: 'openai', model: MODEL, messages: [{ role: 'user', content: prompt }] })}`;
 
-const flightOf = (mode: 'complete' | 'stream', kvKey: string) =>
-  env.CACHE_FLIGHT.get(env.CACHE_FLIGHT.idFromName(`${mode}|${kvKey}`));
+const flightOf = (mode: 'complete' | 'stream', kvKey: string) => flightRef(env, mode, kvKey);
 
 // The test stands in for a leader in another isolate: it claims the flight and publishes by hand.
 async function remoteStreamLeader(kvKey: string) {
-  const claim = await flightOf('stream', kvKey).claimStream(5_000);
+  const { stub, key } = flightOf('stream', kvKey);
+  const claim = await stub.claimStream(key, 5_000);
   if (claim.role !== 'leader') throw new Error('expected to lead');
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const published = flightOf('stream', kvKey).publish(claim.lease, readable);
+  const published = stub.publish(key, claim.lease, readable);
   return { writer: writable.getWriter(), published };
 }
 
 async function remoteCallLeader(kvKey: string, leaseMs = 5_000) {
-  const claim = await flightOf('complete', kvKey).claimComplete(crypto.randomUUID(), leaseMs);
+  const { stub, key } = flightOf('complete', kvKey);
+  const claim = await stub.claimComplete(key, crypto.randomUUID(), leaseMs);
   if (claim.role !== 'leader') throw new Error('expected to lead');
   return claim.lease;
 }
@@ -80,7 +82,8 @@ describe('single-flight across isolates (CacheFlight Durable Object)', () => {
       attempts: 1,
       result: { text: 'answered by another isolate', model: MODEL, finishReason: 'stop', usage },
     };
-    await flightOf('complete', kvKey).settle(lease, JSON.stringify(answer), true);
+    const { stub, key } = flightOf('complete', kvKey);
+    await stub.settle(key, lease, JSON.stringify(answer), true);
     const res = await pending;
     expect(res.status).toBe(200);
     const body = (await res.json()) as { choices: { message: { content: string } }[] };
