@@ -28,27 +28,49 @@ const { values: args } = parseArgs({
 const log = (msg: string) => process.stderr.write(`[bench:miss] ${msg}\n`);
 let seq = 0;
 // A prompt never asked before: every request is an exact (and semantic) cache miss.
-const body = (id: string) =>
-  JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Miss path probe ${id}, say hi.` }] });
+const body = (id: string, stream = false) =>
+  JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages: [{ role: 'user', content: `Miss path probe ${id}, say hi.` }],
+    ...(stream ? { stream: true } : {}),
+  });
 
-async function sequentialMisses(origin: string, count: number, warmup: number): Promise<number[]> {
+// Each sample: request sent → whole body read (stream: → first data frame, in `ttfb`).
+async function sequentialMisses(
+  origin: string,
+  count: number,
+  warmup: number,
+  stream = false,
+): Promise<{ total: number[]; ttfb: number[] }> {
   const client = new Client(origin, { pipelining: 1, keepAliveTimeout: 60_000 });
   const samples: number[] = [];
+  const firsts: number[] = [];
   try {
     for (let i = 0; i < warmup + count; i++) {
       const t0 = process.hrtime.bigint();
-      const res = await client.request({ path: PATH, method: 'POST', headers: HEADERS, body: body(`s${seq++}`) });
-      await res.body.text();
+      const res = await client.request({
+        path: PATH,
+        method: 'POST',
+        headers: HEADERS,
+        body: body(`s${seq++}`, stream),
+      });
+      let first: bigint | undefined;
+      for await (const chunk of res.body) {
+        if (first === undefined && String(chunk).includes('data: {')) first = process.hrtime.bigint();
+      }
       const t1 = process.hrtime.bigint();
       if (res.statusCode !== 200 || res.headers['x-cache-status'] !== 'MISS') {
         throw new Error(`${origin}: ${res.statusCode} ${String(res.headers['x-cache-status'])}, expected 200 MISS`);
       }
-      if (i >= warmup) samples.push(nsToMs(t1 - t0));
+      if (i >= warmup) {
+        samples.push(nsToMs(t1 - t0));
+        if (first !== undefined) firsts.push(nsToMs(first - t0));
+      }
     }
   } finally {
     await client.close();
   }
-  return sortedCopy(samples);
+  return { total: sortedCopy(samples), ttfb: sortedCopy(firsts) };
 }
 
 async function saturatedMisses(w: RunningWorker, connections: number, durationS: number) {
@@ -86,14 +108,17 @@ async function main(): Promise<void> {
       );
     }
     const rows: string[][] = [];
-    const ratios = { p50: [] as number[], rps: [] as number[], cpu: [] as number[] };
+    const ratios = { p50: [] as number[], rps: [] as number[], cpu: [] as number[], ttfb: [] as number[] };
     for (let round = 0; round < Number(args.rounds); round++) {
       const order = round % 2 === 0 ? [0, 1] : [1, 0];
       const seqRes: number[][] = [];
+      const ttfbRes: number[][] = [];
       const satRes: Awaited<ReturnType<typeof saturatedMisses>>[] = [];
       for (const i of order) {
         const w = workers[i] as RunningWorker;
-        seqRes[i] = await sequentialMisses(w.origin, Number(args.requests), Number(args.warmup));
+        seqRes[i] = (await sequentialMisses(w.origin, Number(args.requests), Number(args.warmup))).total;
+        const streamed = Math.max(1, Math.round(Number(args.requests) / 5));
+        ttfbRes[i] = (await sequentialMisses(w.origin, streamed, Number(args.warmup) / 5, true)).ttfb;
         satRes[i] = await saturatedMisses(w, Number(args.connections), Number(args.duration));
       }
       for (const i of [0, 1]) {
@@ -105,6 +130,7 @@ async function main(): Promise<void> {
           `${builds[i]?.exported.sha.slice(0, 10)}`,
           fmt(percentile(s, 50), 3),
           fmt(percentile(s, 90), 3),
+          fmt(percentile(ttfbRes[i] as number[], 50), 3),
           fmt(t.rps, 0),
           fmt(t.cpuUsPerReq, 0),
           String(t.bad),
@@ -112,15 +138,16 @@ async function main(): Promise<void> {
       }
       const [b, h] = [seqRes[0] as number[], seqRes[1] as number[]];
       ratios.p50.push(percentile(h, 50) - percentile(b, 50));
+      ratios.ttfb.push(percentile(ttfbRes[1] as number[], 50) - percentile(ttfbRes[0] as number[], 50));
       ratios.rps.push((satRes[1]?.rps ?? Number.NaN) / (satRes[0]?.rps ?? Number.NaN));
       ratios.cpu.push((satRes[1]?.cpuUsPerReq ?? Number.NaN) - (satRes[0]?.cpuUsPerReq ?? Number.NaN));
     }
     process.stdout.write(
-      `\n${table(['round', 'build', 'commit', 'c=1 p50 ms', 'c=1 p90 ms', `c=${args.connections} rps`, 'server CPU µs/req', 'non-2xx'], rows)}\n`,
+      `\n${table(['round', 'build', 'commit', 'c=1 p50 ms', 'c=1 p90 ms', 'stream TTFB p50 ms', `c=${args.connections} rps`, 'server CPU µs/req', 'non-2xx'], rows)}\n`,
     );
     process.stdout.write(
       `\nmedian over ${args.rounds} rounds: head − base c=1 p50 ${fmt(median(ratios.p50), 3)} ms; ` +
-        `head / base rps ${fmt(median(ratios.rps), 3)}; head − base server CPU ${fmt(median(ratios.cpu), 0)} µs/req\n`,
+        `stream TTFB p50 ${fmt(median(ratios.ttfb), 3)} ms; head / base rps ${fmt(median(ratios.rps), 3)}; head − base server CPU ${fmt(median(ratios.cpu), 0)} µs/req\n`,
     );
   } finally {
     await Promise.all(workers.map((w) => w.dispose()));

@@ -10,8 +10,7 @@ import { ndjsonLines } from '../lib/ndjson';
 // object simply means the next miss leads.
 
 export type StreamClaim =
-  | { role: 'leader'; lease: string }
-  | { role: 'follower'; ticket: string; events: ReadableStream<Uint8Array> };
+  { role: 'leader'; lease: string } | { role: 'follower'; ticket: string; events: ReadableStream<Uint8Array> };
 
 // `line`: the leader's result or error line; null when the flight ended without one (take over).
 export type CompleteClaim = { role: 'leader'; lease: string } | { role: 'follower'; line: string | null };

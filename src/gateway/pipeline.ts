@@ -81,7 +81,6 @@ function record(deps: PipelineDeps, call: ChatCall, settled: Settled, awaitIt: b
   return Promise.resolve(undefined);
 }
 
-
 // Non-streaming: cache (exact, then semantic), then one routed call shared by identical concurrent
 // misses, recorded once per caller. `awaitRecord` is for dialects that return the row id (seed 000).
 export async function runChat(deps: PipelineDeps, call: ChatCall, awaitRecord = false): Promise<ChatOutcome> {

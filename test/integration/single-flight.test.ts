@@ -202,7 +202,11 @@ describe('single-flight across isolates (CacheFlight Durable Object)', () => {
     const prompt = `fail-${crypto.randomUUID()} [[fault:hang]]`;
     const results = await Promise.all(
       Array.from({ length: 5 }, () =>
-        postJson('/api/v1/chat/completion', { message: prompt, model: MODEL }, openaiEnv({ PROVIDER_TIMEOUT_MS: '400' })),
+        postJson(
+          '/api/v1/chat/completion',
+          { message: prompt, model: MODEL },
+          openaiEnv({ PROVIDER_TIMEOUT_MS: '400' }),
+        ),
       ),
     );
     for (const r of results) await expectEnvelope(r, 504, 'PROVIDER_TIMEOUT');
