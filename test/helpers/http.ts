@@ -67,9 +67,15 @@ export function openaiEnv(extra: EnvOverrides = {}): EnvOverrides {
   return { OPENAI_API_KEY: OPENAI_CANARY_KEY, OPENAI_BASE_URL: `${env.MOCK_UPSTREAM_URL}/v1`, ...extra };
 }
 
-export async function mockRequests(
-  contains: string,
-): Promise<{ path: string; headers: Record<string, string>; body: string }[]> {
+// What the mock upstream received; `aborted`: the client went away before the answer ended.
+export interface MockRecord {
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  aborted: boolean;
+}
+
+export async function mockRequests(contains: string): Promise<MockRecord[]> {
   const res = await fetch(`${env.MOCK_UPSTREAM_URL}/__mock/requests?contains=${encodeURIComponent(contains)}`);
-  return (await res.json()) as { path: string; headers: Record<string, string>; body: string }[];
+  return (await res.json()) as MockRecord[];
 }

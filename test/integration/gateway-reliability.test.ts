@@ -208,7 +208,7 @@ describe('streams', () => {
     await reader?.read();
     await reader?.cancel();
     const seen = await poll(
-      () => mockRequests(nonce) as Promise<unknown> as Promise<{ aborted: boolean }[]>,
+      () => mockRequests(nonce),
       (r) => r[0]?.aborted === true,
     );
     expect(seen[0]?.aborted).toBe(true);

@@ -29,10 +29,8 @@ const nonce = () => `n${crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`;
 const ASKED = (n: string) => `Suggest a big car ${n}`;
 const SYNONYM = (n: string) => `Recommend a large automobile ${n}`;
 
-type Recorded = Awaited<ReturnType<typeof mockRequests>>[number] & { aborted: boolean };
-
 async function upstreamCalls(n: string) {
-  const seen = (await mockRequests(n)) as Recorded[];
+  const seen = await mockRequests(n);
   return {
     embeddings: seen.filter((r) => r.path.endsWith('/embeddings')),
     chats: seen.filter((r) => r.path.endsWith('/chat/completions')),
