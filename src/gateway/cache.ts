@@ -38,6 +38,8 @@ export interface CacheLookup {
   // The prompt's vector from the semantic lookup, so store does not embed it again; null when the
   // embedder failed for this request (store then adds no vector), absent when no lookup embedded it.
   vector?: Float32Array | null;
+  // The hash of the prompt's context (all but the last user message), when the lookup computed it.
+  context?: string;
 }
 
 export interface CacheDeps {
@@ -159,12 +161,13 @@ export async function lookup(
   let hitKey = kvKey;
   const prompt = lastUser(request).prompt;
   let vector: Float32Array | null | undefined;
+  let context: string | undefined;
   if (!answer && policy.semantic && wantsVector(deps.config, request, prompt)) {
     const embedder = embedderFor(deps.config);
     vector = await embedPrompt(deps, embedder, prompt, request.signal ?? new AbortController().signal);
-    const match = vector
-      ? await semanticIndex(deps, target, embedder).nearest(await contextHash(deps, target, request), vector)
-      : null;
+    if (vector) context = await contextHash(deps, target, request);
+    const match =
+      vector && context !== undefined ? await semanticIndex(deps, target, embedder).nearest(context, vector) : null;
     if (match && match.score >= policy.threshold) {
       answer = parse(await deps.env.CACHE.get(match.key));
       if (answer) {
@@ -186,6 +189,7 @@ export async function lookup(
     answer,
     similarity: answer ? similarity : null,
     vector,
+    context,
   };
 }
 
@@ -214,7 +218,7 @@ export function store(
     if (vector) {
       await semanticIndex(deps, target, embedder).add(
         found.kvKey,
-        await contextHash(deps, target, request),
+        found.context ?? (await contextHash(deps, target, request)),
         vector,
         expiresAt,
       );

@@ -14,15 +14,15 @@ export interface LeadOptions<C> {
 
 // A non-streaming call led for everyone: followers get its result line, or share its failure.
 export function leadCall<T>(
-  opts: LeadOptions<CompleteLeader>,
-  run: (signal: AbortSignal) => Promise<{ value: T; line: FlightLine }>,
+  opts: LeadOptions<CompleteLeader> & { toLine(value: T): FlightLine },
+  run: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const audience = new Audience(opts.channel);
   if (opts.signal.aborted) audience.leave();
   else opts.signal.addEventListener('abort', () => audience.leave(), { once: true });
   const work = run(audience.signal).then(
-    ({ value, line }) => {
-      opts.waitUntil(opts.channel?.settle(line, opts.linger) ?? Promise.resolve());
+    (value) => {
+      opts.waitUntil(opts.channel?.settle(opts.toLine(value), opts.linger) ?? Promise.resolve());
       return value;
     },
     (err: unknown) => {

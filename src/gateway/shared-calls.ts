@@ -35,11 +35,9 @@ export async function completeShared(
         signal: call.signal,
         linger: call.cachePolicy.write,
         waitUntil: deps.waitUntil,
+        toLine: resultLine,
       },
-      async (signal) => {
-        const value = await route(signal);
-        return { value, line: resultLine(value) };
-      },
+      route,
     );
   if (!call.cachePolicy.read) return { value: await lead(undefined), leader: true };
   for (let round = 0; round < MAX_ROUNDS; round++) {
