@@ -1,6 +1,6 @@
 import type { Config } from './config';
 import type { Logger } from './lib/log';
-import type { CallSlot } from './observability/call-slot';
+import type { CallSlot } from './lib/call-slot';
 
 export type Bindings = Env;
 

@@ -1,10 +1,9 @@
 import { createApp } from './app';
-import { handleQueue } from './queues/request-log-consumer';
+import { handleQueue } from './features/request-log';
 
-export { CacheFlight } from './durable-objects/cache-flight';
-export { CacheIndex } from './durable-objects/cache-index';
-export { RateLimiter } from './durable-objects/rate-limiter';
-export { SemanticIndex } from './durable-objects/semantic-index';
+export { CacheIndex, SemanticIndex } from './features/cache';
+export { RateLimiter } from './features/rate-limits';
+export { CacheFlight } from './features/single-flight';
 
 const app = createApp();
 

@@ -204,18 +204,33 @@ function summarise(isolate: string, profile: CpuProfile): IsolateSummary {
   return sum;
 }
 
+const DURABLE_OBJECT_FILES = [
+  'src/features/rate-limits/rate-limiter.ts',
+  'src/features/cache/cache-index.ts',
+  'src/features/cache/semantic-index.ts',
+  'src/features/single-flight/cache-flight.ts',
+];
+
 function category(group: string): string {
   if (group.startsWith('openai')) return 'openai SDK (request building, debug-log formatting, parsing)';
-  if (group === 'drizzle-orm' || group.includes('d1-api') || group.startsWith('src/db/'))
+  if (
+    group === 'drizzle-orm' ||
+    group.includes('d1-api') ||
+    group.startsWith('src/db/') ||
+    group === 'src/features/gateway/request-rows.ts' ||
+    group === 'src/features/gateway/request-row-batch.ts'
+  )
     return 'D1 recording, worker side (drizzle-orm + D1 binding JS)';
-  if (group === 'src/providers/http.ts') return 'upstream fetch() (workerd native, the pass-through does it too)';
-  if (group === 'src/gateway/cache.ts' || group === 'src/gateway/cache-key.ts' || group === 'src/gateway/flight.ts')
-    return 'response cache (key hash, KV get, CacheIndex DO call)';
-  if (group === 'src/middleware/rate-limit.ts') return 'rate limiter (RateLimiter DO call)';
-  if (group === 'src/observability/request-log.ts') return 'request log: event and queue send';
-  if (group.startsWith('src/queues/')) return 'request-log consumer (queue handler, same isolate)';
+  if (group === 'src/features/providers/http.ts')
+    return 'upstream fetch() (workerd native, the pass-through does it too)';
   // Miniflare runs a worker's Durable Objects in the worker's own isolate (on Cloudflare: elsewhere).
-  if (group.startsWith('src/durable-objects/')) return 'Durable Objects run in this isolate (RateLimiter, CacheIndex)';
+  if (DURABLE_OBJECT_FILES.includes(group)) return 'Durable Objects run in this isolate (RateLimiter, CacheIndex)';
+  if (group.startsWith('src/features/cache/') || group.startsWith('src/features/single-flight/'))
+    return 'response cache and single-flight (key hash, KV get, CacheIndex/CacheFlight DO calls)';
+  if (group === 'src/features/rate-limits/middleware.ts') return 'rate limiter (RateLimiter DO call)';
+  if (group === 'src/features/request-log/middleware.ts' || group === 'src/features/request-log/log-batch.ts')
+    return 'request log: event and queue send';
+  if (group === 'src/features/request-log/consumer.ts') return 'request-log consumer (queue handler, same isolate)';
   if (group.startsWith('hono') || group.startsWith('@hono/')) return 'Hono + @hono/zod-openapi';
   if (group.startsWith('zod')) return 'zod';
   if (group.startsWith('src/')) return 'Edgeway src/ (own code)';

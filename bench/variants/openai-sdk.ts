@@ -1,6 +1,6 @@
 // Profiling variant: the pass-through plus what Edgeway's provider layer adds — parse the JSON body,
 // call the mock through the official openai SDK (same version, same client options as
-// src/providers/openai-compatible/base.ts: maxRetries 0, a timeout, a fetch wrapper refusing
+// src/features/providers/openai-compatible/base.ts: maxRetries 0, a timeout, a fetch wrapper refusing
 // redirects) and answer with the SDK's result as JSON. No Hono, no validation, no D1.
 // The bench bundles it with esbuild at run time; it is not part of the worker.
 import OpenAI from 'openai';

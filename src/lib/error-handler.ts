@@ -1,10 +1,10 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ConfigError } from '../config';
-import { anthropicErrorBody } from '../dialects/anthropic';
-import { openaiErrorBody } from '../dialects/openai';
+import { anthropicErrorBody } from '../features/gateway';
+import { openaiErrorBody } from '../features/gateway';
 import type { AppEnv } from '../env';
-import { newRequestId } from '../middleware/request-context';
+import { newRequestId } from './request-context';
 import { ApiError, ERROR_CATALOGUE, statusToCode, toEnvelope } from './errors';
 import { createLogger, describeError } from './log';
 import { isoNow } from './time';

@@ -1,5 +1,5 @@
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from 'cloudflare:test';
-import worker from '../../src/index';
+import worker from '../../src';
 
 export const BASE = 'http://edgeway.test';
 

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { ApiError } from '../../src/lib/errors';
-import { anthropicProvider } from '../../src/providers/anthropic';
+import { anthropicProvider } from '../../src/features/providers/anthropic';
 import {
   DEFAULT_MAX_TOKENS,
   finishReason,
@@ -12,8 +12,8 @@ import {
   promptTokensOf,
   textOf as textOfBlocks,
   toAnthropicConversation,
-} from '../../src/providers/anthropic/wire';
-import type { ChatRequest, ProviderContext, StreamEvent } from '../../src/providers/types';
+} from '../../src/features/providers/anthropic/wire';
+import type { ChatRequest, ProviderContext, StreamEvent } from '../../src/features/providers/types';
 import { mockRequests } from '../helpers/http';
 
 // A canary: it must reach the upstream and nowhere else.

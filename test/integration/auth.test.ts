@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { hashPassword, iterationsOf, PBKDF2_MAX_ITERATIONS, verifyPassword } from '../../src/auth/passwords';
+import { hashPassword, iterationsOf, PBKDF2_MAX_ITERATIONS, verifyPassword } from '../../src/features/accounts/passwords';
 import { createApiKey, me, PASSWORD, register } from '../helpers/auth';
 import { call, expectEnvelope, postJson } from '../helpers/http';
 

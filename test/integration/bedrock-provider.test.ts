@@ -2,10 +2,10 @@ import { AwsV4Signer } from 'aws4fetch';
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config';
-import { bedrockProvider } from '../../src/providers/bedrock';
-import { crc32, EventStreamDecoder, EventStreamError } from '../../src/providers/bedrock/event-stream';
-import { converseBody, OPENING_USER_TURN } from '../../src/providers/bedrock/wire';
-import type { ChatRequest, StreamEvent } from '../../src/providers/types';
+import { bedrockProvider } from '../../src/features/providers/bedrock';
+import { crc32, EventStreamDecoder, EventStreamError } from '../../src/features/providers/bedrock/event-stream';
+import { converseBody, OPENING_USER_TURN } from '../../src/features/providers/bedrock/wire';
+import type { ChatRequest, StreamEvent } from '../../src/features/providers/types';
 import { mockRequests } from '../helpers/http';
 
 const SECRET = 'canary-secret-wJalrXUtnFEMI/K7MDENG/bPxRfiCY';

@@ -1,7 +1,7 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { RequestEvent, RequestLogMessage } from '../../src/observability/request-log';
-import { handleQueue } from '../../src/queues/request-log-consumer';
+import type { RequestEvent, RequestLogMessage } from '../../src/features/request-log/middleware';
+import { handleQueue } from '../../src/features/request-log/consumer';
 import { register } from '../helpers/auth';
 import { call, expectEnvelope, postJson, type EnvOverrides } from '../helpers/http';
 

@@ -1,10 +1,10 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { sha256Hex } from '../../src/auth/crypto';
-import { GOOGLE_DEFAULTS, oauthProvider } from '../../src/auth/oauth';
+import { sha256Hex } from '../../src/lib/crypto';
+import { GOOGLE_DEFAULTS, oauthProvider } from '../../src/features/accounts/oauth/providers';
 import { loadConfig } from '../../src/config';
 import { getDb } from '../../src/db/client';
-import { createUserWithOrganization } from '../../src/db/users';
+import { createUserWithOrganization } from '../../src/features/accounts/users';
 import { BASE, call, type EnvOverrides, expectEnvelope, mockRequests, postJson } from '../helpers/http';
 
 // The seed 004 OAuth flow end to end, in workerd, against the mock OpenID provider of

@@ -1,10 +1,10 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
-import { localProvider } from '../../src/providers/local';
-import { openaiProvider } from '../../src/providers/openai';
-import { defaultProvider } from '../../src/providers/registry';
-import type { ChatRequest, Provider, StreamEvent } from '../../src/providers/types';
+import { localProvider } from '../../src/features/providers/local';
+import { openaiProvider } from '../../src/features/providers/openai';
+import { defaultProvider } from '../../src/features/providers/registry';
+import type { ChatRequest, Provider, StreamEvent } from '../../src/features/providers/types';
 import { OPENAI_CANARY_KEY } from '../helpers/http';
 
 const ctx = (overrides: Record<string, string> = {}) => ({

@@ -1,8 +1,8 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config';
-import type { LimitDecision, LimitPolicy, RateLimiter } from '../../src/durable-objects/rate-limiter';
-import { mostConstrained, takeWebSocketSlot, tierLimit } from '../../src/middleware/rate-limit';
+import type { LimitDecision, LimitPolicy, RateLimiter } from '../../src/features/rate-limits/rate-limiter';
+import { mostConstrained, takeWebSocketSlot, tierLimit } from '../../src/features/rate-limits/middleware';
 import { createApiKey, memberOf, register, type Account } from '../helpers/auth';
 import { call, expectEnvelope, type EnvOverrides } from '../helpers/http';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
-import { type Access, allows } from '../../src/auth/access';
-import { routeAccessTable } from '../../src/auth/route-access';
+import { type Access, allows } from '../../src/features/accounts/access';
+import { routeAccessTable } from '../../src/features/accounts/route-access';
 import { type Account, createApiKey, memberOf, register, type Role } from '../helpers/auth';
 import { call, type EnvOverrides, expectEnvelope } from '../helpers/http';
 

@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config';
-import type { SemanticIndex } from '../../src/durable-objects/semantic-index';
+import type { SemanticIndex } from '../../src/features/cache/semantic-index';
 import { register } from '../helpers/auth';
 import {
   type EnvOverrides,

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { cacheKey } from '../../src/gateway/cache-key';
-import { flightRef } from '../../src/gateway/flight';
+import { cacheKey } from '../../src/features/cache/cache-key';
+import { flightRef } from '../../src/features/single-flight/flight';
 import { register } from '../helpers/auth';
 import { call, expectEnvelope, mockRequests, openaiEnv, postJson } from '../helpers/http';
 import { dataFrames, parseSse } from '../helpers/sse';

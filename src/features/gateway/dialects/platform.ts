@@ -1,0 +1,77 @@
+import { z } from '@hono/zod-openapi';
+import type { GatewayStreamEvent } from '../pipeline';
+import type { ApiError } from '../../../lib/errors';
+import { toEnvelope } from '../../../lib/errors';
+import { sseData, type SseEncoder } from '../../../lib/sse';
+import { isoNow } from '../../../lib/time';
+import type { ChatMessage } from '../../providers';
+import { Fallbacks, MAX_MESSAGES, MaxTokens, ModelSpec, Temperature, usageBody, UsageSchema } from './shared';
+
+// Seed 002's chat completion request (also the body of /chat/stream).
+export const PlatformChatRequest = z
+  .object({
+    message: z.string().min(1).openapi({ example: 'Hello, how are you?' }),
+    model: ModelSpec.optional().openapi({ example: 'gpt-3.5-turbo' }),
+    temperature: Temperature.openapi({ example: 0.7 }),
+    max_tokens: MaxTokens.openapi({ example: 1000 }),
+    stream: z.boolean().optional(),
+    system_prompt: z.string().max(100_000).optional().openapi({ example: 'You are a helpful assistant' }),
+    conversation_history: z
+      .array(z.object({ role: z.enum(['user', 'assistant', 'system']), content: z.string() }))
+      .max(MAX_MESSAGES)
+      .optional(),
+    fallbacks: Fallbacks,
+  })
+  .openapi('ChatCompletionRequest');
+
+export type PlatformChatRequest = z.infer<typeof PlatformChatRequest>;
+
+export const PlatformChatResponse = z
+  .object({
+    response: z.string(),
+    model: z.string(),
+    provider: z.string(),
+    request_id: z.string(),
+    timestamp: z.string(),
+    cached: z.boolean(),
+    cache_key: z.string(),
+    similarity_score: z.number().nullable(),
+    finish_reason: z.string(),
+    usage: UsageSchema,
+  })
+  .openapi('ChatCompletionResponse');
+
+export function platformMessages(body: PlatformChatRequest): ChatMessage[] {
+  return [
+    ...(body.system_prompt ? [{ role: 'system' as const, content: body.system_prompt }] : []),
+    ...(body.conversation_history ?? []),
+    { role: 'user', content: body.message },
+  ];
+}
+
+// Seed 002's SSE frames: {"chunk","index"} per piece, then {"finished": true, "usage"}; a failure after
+// the stream started ends it with {"finished": true, "error": {...}} in the platform error shape.
+export function platformStreamEncoder(requestId: string): SseEncoder<GatewayStreamEvent> {
+  let index = 0;
+  let model = '';
+  return {
+    event(e) {
+      if (e.type === 'start') {
+        model = e.target.model;
+        return '';
+      }
+      if (e.type === 'delta') return sseData({ chunk: e.text, index: index++ });
+      return sseData({
+        finished: true,
+        model: e.model || model,
+        finish_reason: e.finishReason,
+        request_id: requestId,
+        usage: usageBody(e.usage),
+      });
+    },
+    error(err: ApiError) {
+      return sseData({ finished: true, ...toEnvelope(err, requestId, isoNow()) });
+    },
+    end: () => '',
+  };
+}

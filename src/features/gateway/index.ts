@@ -1,0 +1,12 @@
+export { aiCaller, pipelineDeps } from './call-context';
+export { anthropicErrorBody } from './dialects/anthropic';
+export { openaiErrorBody } from './dialects/openai';
+export { runChat } from './pipeline';
+export { findRequest } from './request-rows';
+export { beginCall, cacheHeaders } from './respond';
+export type { RouteRequest, RoutedEvent } from './router';
+export { aisuiteRoutes } from './routes/aisuite';
+export { anthropicRoutes } from './routes/anthropic';
+export { openaiRoutes } from './routes/openai';
+export { chatRoutes } from './routes/platform';
+export { upstreamGuard } from './upstream-guard';

@@ -1,0 +1,292 @@
+import type { Config } from '../../config';
+import type { Database } from '../../db/client';
+import { ApiError } from '../../lib/errors';
+import type { Logger } from '../../lib/log';
+import type { ChatMessage, ChatResult, FinishReason, Usage } from '../providers';
+import { type CacheDeps, type CacheLookup, type CachePolicy, lookup, promptOf, store } from '../cache';
+import type { FlightDeps } from '../single-flight';
+import type { Routed } from '../single-flight';
+import { logCall, logFailure, recordCall, type Settled } from './record';
+import { parseTarget, requireConfigured, type Target, targetOf } from '../models';
+import { attemptsOf, routeBudgetMs, routeComplete, routeStream, type RoutedEvent } from './router';
+import { completeShared, streamShared } from '../single-flight';
+
+export interface PipelineDeps {
+  env: Env;
+  config: Config;
+  db: Database;
+  log: Logger;
+  waitUntil(promise: Promise<unknown>): void;
+  // Told once how each call settled (for the request log and metrics).
+  report?(call: ChatCall, settled: Settled): void;
+}
+
+export interface ChatCall {
+  dialect: string;
+  requestId: string;
+  userId: string | null;
+  organizationId: string | null;
+  // Cache scope: the organization, or the anonymous scope; answers never cross it.
+  tenant: string;
+  cachePolicy: CachePolicy;
+  model?: string;
+  fallbacks?: string[];
+  messages: ChatMessage[];
+  temperature?: number;
+  maxTokens?: number;
+  topP?: number;
+  stop?: string[];
+  // Stored as the request's `text`: the caller's own last words, not the whole prompt.
+  text: string;
+  signal: AbortSignal;
+}
+
+export interface ChatOutcome {
+  result: ChatResult;
+  target: Target;
+  attempts: number;
+  latencyMs: number;
+  recordId: number | undefined;
+  cache: CacheLookup;
+}
+
+// Primary first, then the request's fallbacks (or the configured ones). An unknown model anywhere
+// is the caller's mistake (400); an unconfigured primary is the deployment's (503).
+export function planTargets(call: Pick<ChatCall, 'model' | 'fallbacks'>, config: Config): Target[] {
+  const primary = parseTarget(call.model, config);
+  requireConfigured(primary, config);
+  const specs = call.fallbacks ?? config.FALLBACK_MODELS;
+  const fallbacks = specs.map((spec, i) =>
+    parseTarget(spec, config, call.fallbacks ? `fallbacks.${i}` : 'FALLBACK_MODELS'),
+  );
+  return [primary, ...fallbacks];
+}
+
+const cacheDeps = (deps: PipelineDeps, call: ChatCall): CacheDeps => ({
+  env: deps.env,
+  config: deps.config,
+  tenant: call.tenant,
+  waitUntil: deps.waitUntil,
+  log: deps.log,
+});
+
+const flightDeps = (deps: PipelineDeps): FlightDeps => ({ env: deps.env, log: deps.log, waitUntil: deps.waitUntil });
+
+function record(deps: PipelineDeps, call: ChatCall, settled: Settled, awaitIt: boolean): Promise<number | undefined> {
+  deps.report?.(call, settled);
+  if (awaitIt) return recordCall(deps.db, call, settled);
+  deps.waitUntil(
+    logCall(deps.env.DB, call, settled).catch((e: unknown) => deps.log.error('recording failed', { error: String(e) })),
+  );
+  return Promise.resolve(undefined);
+}
+
+// Non-streaming: cache (exact, then semantic), then one routed call shared by identical concurrent
+// misses, recorded once per caller. `awaitRecord` is for dialects that return the row id (seed 000).
+export async function runChat(deps: PipelineDeps, call: ChatCall, awaitRecord = false): Promise<ChatOutcome> {
+  const targets = planTargets(call, deps.config);
+  const primary = targets[0] as Target;
+  const started = performance.now();
+  const cache = await lookup(cacheDeps(deps, call), primary, call, call.cachePolicy);
+  const base = { stream: false, ttftMs: null } as const;
+  if (cache.answer) {
+    const target = targetOf(cache.answer, primary);
+    const result: ChatResult = {
+      text: cache.answer.text,
+      model: cache.answer.model,
+      finishReason: cache.answer.finishReason,
+      usage: cache.answer.usage,
+    };
+    const latencyMs = performance.now() - started;
+    const settled: Settled = {
+      ...base,
+      status: 'completed',
+      target,
+      attempts: 0,
+      latencyMs,
+      response: result.text,
+      usage: result.usage,
+      errorCode: null,
+      cacheStatus: 'HIT',
+      upstreamMs: 0,
+    };
+    return { result, target, attempts: 0, latencyMs, recordId: await record(deps, call, settled, awaitRecord), cache };
+  }
+  try {
+    const upstreamFrom = performance.now();
+    // Only the leader calls upstream, and it stores the answer (in the background).
+    const route = async (signal: AbortSignal): Promise<Routed> => {
+      const routed = await routeComplete(targets, call, { config: deps.config, signal });
+      if (call.cachePolicy.write) {
+        void store(cacheDeps(deps, call), primary, call, cache, {
+          text: routed.result.text,
+          model: routed.result.model || routed.target.model,
+          provider: routed.target.provider.id,
+          finishReason: routed.result.finishReason,
+          usage: routed.result.usage,
+          prompt: promptOf(call),
+          createdAt: new Date().toISOString(),
+        });
+      }
+      return routed;
+    };
+    const budgetMs = routeBudgetMs(deps.config, targets.length);
+    const { value, leader } = await completeShared(flightDeps(deps), call, cache, primary, budgetMs, route);
+    const { result, target, attempts } = value;
+    const upstreamMs = performance.now() - upstreamFrom;
+    const latencyMs = performance.now() - started;
+    const settled: Settled = {
+      ...base,
+      status: 'completed',
+      target: { ...target, model: result.model || target.model },
+      attempts: leader ? attempts : 0,
+      latencyMs,
+      response: result.text,
+      usage: result.usage,
+      errorCode: null,
+      cacheStatus: cache.status,
+      upstreamMs,
+    };
+    return { result, target, attempts, latencyMs, recordId: await record(deps, call, settled, awaitRecord), cache };
+  } catch (err) {
+    const apiError = err instanceof ApiError ? err : new ApiError('INTERNAL_ERROR');
+    logFailure(deps.log, apiError, primary);
+    const settled: Settled = {
+      ...base,
+      status: call.signal.aborted ? 'cancelled' : 'failed',
+      target: primary,
+      attempts: attemptsOf(err),
+      latencyMs: performance.now() - started,
+      response: null,
+      usage: null,
+      errorCode: apiError.code,
+      cacheStatus: cache.status,
+      upstreamMs: performance.now() - started,
+    };
+    await record(deps, call, settled, awaitRecord);
+    throw apiError;
+  }
+}
+
+export type GatewayStreamEvent = RoutedEvent;
+
+export interface StreamSummary {
+  text: string;
+  model: string;
+  finishReason: FinishReason;
+  usage: Usage;
+}
+
+// A cached answer told again as a stream, word by word, in whatever dialect asked.
+async function* replay(answer: CacheLookup['answer'] & object, target: Target): AsyncGenerator<GatewayStreamEvent> {
+  yield { type: 'start', target, attempts: 0 };
+  const words = answer.text.split(/(?=\s)/);
+  for (const w of words) yield { type: 'delta', text: w };
+  yield { type: 'done', model: answer.model, finishReason: answer.finishReason, usage: answer.usage };
+}
+
+// The upstream side of a stream: routed events, and the answer stored in the cache when it completes.
+async function* upstream(
+  deps: PipelineDeps,
+  call: ChatCall,
+  targets: Target[],
+  cache: CacheLookup,
+  signal: AbortSignal,
+): AsyncGenerator<GatewayStreamEvent> {
+  let text = '';
+  let provider = (targets[0] as Target).provider.id;
+  let stored: Promise<void> = Promise.resolve();
+  for await (const event of routeStream(targets, call, { config: deps.config, signal })) {
+    if (event.type === 'start') provider = event.target.provider.id;
+    if (event.type === 'delta') text += event.text;
+    if (event.type === 'done' && call.cachePolicy.write) {
+      stored = store(cacheDeps(deps, call), targets[0] as Target, call, cache, {
+        text,
+        model: event.model,
+        provider,
+        finishReason: event.finishReason,
+        usage: event.usage,
+        prompt: promptOf(call),
+        createdAt: new Date().toISOString(),
+      });
+    }
+    yield event;
+  }
+  // Ending only once the answer is readable keeps the flight joinable until a late twin would hit.
+  await stored;
+}
+
+// Streaming: a cache hit replays; a miss joins (or starts) the one upstream stream for identical
+// requests in flight. Each caller's stream is recorded once, when it settles — finished, failed,
+// or abandoned by its client. The cache verdict is known before the first event, for the headers.
+export async function openStream(
+  deps: PipelineDeps,
+  call: ChatCall,
+): Promise<{ cache: CacheLookup; events: AsyncGenerator<GatewayStreamEvent> }> {
+  const targets = planTargets(call, deps.config);
+  const started = performance.now();
+  const cache = await lookup(cacheDeps(deps, call), targets[0] as Target, call, call.cachePolicy);
+  const primary = targets[0] as Target;
+  const source = cache.answer
+    ? replay(cache.answer, targetOf(cache.answer, primary))
+    : await streamShared(flightDeps(deps), call, cache, primary, (signal) =>
+        upstream(deps, call, targets, cache, signal),
+      );
+  const upstreamFrom = cache.answer ? undefined : performance.now();
+  return {
+    cache,
+    events: tracked(deps, call, source, { target: primary, started, cache, upstreamFrom }),
+  };
+}
+
+async function* tracked(
+  deps: PipelineDeps,
+  call: ChatCall,
+  source: AsyncGenerator<GatewayStreamEvent>,
+  ctx: { target: Target; started: number; cache: CacheLookup; upstreamFrom: number | undefined },
+): AsyncGenerator<GatewayStreamEvent> {
+  let target = ctx.target;
+  let attempts = 1;
+  let ttftMs: number | null = null;
+  let text = '';
+  let settled: Pick<Settled, 'status' | 'response' | 'usage' | 'errorCode'> | undefined;
+  try {
+    for await (const event of source) {
+      if (event.type === 'start') {
+        target = event.target;
+        attempts = event.attempts;
+      } else if (event.type === 'delta') {
+        ttftMs ??= performance.now() - ctx.started;
+        text += event.text;
+      } else {
+        target = { ...target, model: event.model || target.model };
+        settled = { status: 'completed', response: text, usage: event.usage, errorCode: null };
+      }
+      yield event;
+    }
+  } catch (err) {
+    const apiError = err instanceof ApiError ? err : new ApiError('INTERNAL_ERROR');
+    attempts = Math.max(attempts, attemptsOf(err));
+    logFailure(deps.log, apiError, target);
+    settled = {
+      status: call.signal.aborted ? 'cancelled' : 'failed',
+      response: text || null,
+      usage: null,
+      errorCode: apiError.code,
+    };
+    throw apiError;
+  } finally {
+    settled ??= { status: 'cancelled', response: text || null, usage: null, errorCode: 'CLIENT_CLOSED' };
+    const full: Settled = {
+      ...settled,
+      target,
+      attempts,
+      latencyMs: performance.now() - ctx.started,
+      ttftMs,
+      stream: true,
+      cacheStatus: ctx.cache.status,
+      upstreamMs: ctx.upstreamFrom === undefined ? 0 : performance.now() - ctx.upstreamFrom,
+    };
+    void record(deps, call, full, false);
+  }
+}

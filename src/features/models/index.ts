@@ -1,0 +1,3 @@
+export { CATALOGUE, costUsd, findModel } from './catalogue';
+export { parseTarget, requireConfigured, targetOf, type Target } from './resolve';
+export { modelsRoutes } from './routes';

@@ -1,0 +1,111 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Config } from '../../config';
+import { CATALOGUE, type CatalogueEntry, findModel } from './catalogue';
+import { ApiError } from '../../lib/errors';
+import { PaginationQuery, PaginationSchema, paginate, window } from '../../lib/pagination';
+import { AI_READ, protect } from '../accounts';
+import { createRouter, errorResponses } from '../../lib/router';
+import { getProvider } from '../providers';
+
+// The model catalogue: seed 002's array at /models, seed 004's paginated list at /model.
+export const modelsRoutes = createRouter();
+
+export const ModelSchema = z
+  .object({
+    id: z.string().openapi({ example: 'gpt-4' }),
+    name: z.string(),
+    provider: z.string(),
+    context_length: z.number().int(),
+    description: z.string(),
+    capabilities: z.array(z.string()),
+    available: z.boolean().openapi({ description: 'Its provider is configured on this deployment' }),
+    cost_per_token: z
+      .object({ input: z.number(), output: z.number() })
+      .openapi({ description: 'USD per 1,000 tokens' }),
+  })
+  .openapi('Model');
+
+export function modelView(entry: CatalogueEntry, config: Config) {
+  return { ...entry, available: getProvider(entry.provider).isConfigured(config) };
+}
+
+modelsRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/models',
+    middleware: [protect(AI_READ)],
+    tags: ['models'],
+    summary: 'List models (seed 002: a bare array)',
+    responses: {
+      200: { description: 'Models', content: { 'application/json': { schema: z.array(ModelSchema) } } },
+      ...errorResponses(),
+    },
+  }),
+  (c) =>
+    c.json(
+      CATALOGUE.map((m) => modelView(m, c.var.config)),
+      200,
+    ),
+);
+
+modelsRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/models/{model_id}',
+    middleware: [protect(AI_READ)],
+    tags: ['models'],
+    summary: 'One model',
+    request: {
+      params: z.object({
+        model_id: z
+          .string()
+          .max(200)
+          .openapi({ param: { name: 'model_id', in: 'path' }, example: 'gpt-4' }),
+      }),
+    },
+    responses: {
+      200: { description: 'The model', content: { 'application/json': { schema: ModelSchema } } },
+      ...errorResponses(404),
+    },
+  }),
+  (c) => {
+    const entry = findModel(c.req.valid('param').model_id);
+    if (!entry) throw new ApiError('RESOURCE_NOT_FOUND', 'Model not found');
+    return c.json(modelView(entry, c.var.config), 200);
+  },
+);
+
+modelsRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/model',
+    middleware: [protect(AI_READ)],
+    tags: ['models'],
+    summary: 'List models with pagination (seed 004)',
+    request: {
+      query: PaginationQuery.extend({
+        provider: z.string().max(50).optional(),
+        available: z.enum(['true', 'false']).optional(),
+      }),
+    },
+    responses: {
+      200: {
+        description: 'A page of models',
+        content: {
+          'application/json': { schema: z.object({ data: z.array(ModelSchema), pagination: PaginationSchema }) },
+        },
+      },
+      ...errorResponses(400),
+    },
+  }),
+  (c) => {
+    const q = c.req.valid('query');
+    const { limit, offset } = window(q);
+    const all = CATALOGUE.map((m) => modelView(m, c.var.config)).filter(
+      (m) =>
+        (q.provider === undefined || m.provider === q.provider) &&
+        (q.available === undefined || String(m.available) === q.available),
+    );
+    return c.json({ data: all.slice(offset, offset + limit), pagination: paginate(all.length, limit, offset) }, 200);
+  },
+);

@@ -1,0 +1,2 @@
+export { consumeQuota } from './queries';
+export { organizationRoutes } from './routes';

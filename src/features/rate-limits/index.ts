@@ -1,0 +1,2 @@
+export { rateLimit } from './middleware';
+export { RateLimiter } from './rate-limiter';

@@ -1,0 +1,224 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { eq } from 'drizzle-orm';
+import { identify, type Identity } from '../accounts';
+import { clientIp } from '../accounts';
+import type { Config } from '../../config';
+import { getDb } from '../../db/client';
+import { organizations } from '../../db/schema';
+import type { LimitDecision, LimitPolicy } from './rate-limiter';
+import type { AppEnv, Bindings } from '../../env';
+import { ApiError } from '../../lib/errors';
+import { describeError, type Logger } from '../../lib/log';
+
+// Rate limits (API.md §2), counted in the RateLimiter Durable Object, never in KV:
+//   - per client — API key, else user, else IP — a token bucket of RATE_LIMIT_BURST tokens refilled
+//     at RATE_LIMIT_PER_MINUTE (seed 002: 100/min, burst 20);
+//   - per organization, a fixed hourly window by tier (seed 003): TIER_LIMIT_FREE/PRO/ENTERPRISE, and
+//     for `custom` the organization's settings.rate_limit_per_hour;
+//   - per client, WS_CONNECTIONS_PER_MINUTE new WebSocket connections (takeWebSocketSlot).
+// Both request limits are taken in parallel; a request refused by one is refunded to the other, so
+// refused requests use up nothing. Every response carries the X-RateLimit-* headers of the most
+// constrained limit; a 429 RATE_LIMIT_EXCEEDED adds Retry-After.
+//
+// When the limiter itself fails (binding missing, Durable Object unreachable, error or no answer within
+// LIMITER_TIMEOUT_MS) the request is served without rate limiting (fail open): a warning is logged
+// without credentials or client keys, and the X-RateLimit-* headers are left out, since there is no count to
+// report. Availability of the API does not hang on an accounting service, and the limits that protect money
+// and accounts still hold, because they live in D1: the monthly organization quota and the login attempt
+// limits. The one exception is a Durable Object that reports itself overloaded: that only happens when
+// one key receives far more traffic than any limit admits, so that request is refused with
+// 429 and Retry-After: 1 (fail closed), and a flood cannot open the limiter by overloading it.
+
+const LIMITER_TIMEOUT_MS = 2_000;
+
+export type { LimitDecision, LimitPolicy };
+
+// The client a request is counted against. Credentials count only once they are verified: a request
+// whose credentials do not verify is counted against its IP, and the route still answers it with 401.
+export function clientKeyOf(identity: Identity | null, headers: Headers): string {
+  if (identity?.apiKeyId) return `key:${identity.apiKeyId}`;
+  if (identity) return `user:${identity.userId}`;
+  return `ip:${clientIp(headers)}`;
+}
+
+export async function resolveClientKey(c: Context<AppEnv>): Promise<{ key: string; identity: Identity | null }> {
+  // identify() is memoized per request, so the route awaiting it later still gets its 401.
+  const identity = await identify(c).catch(() => null);
+  return { key: clientKeyOf(identity, c.req.raw.headers), identity };
+}
+
+export function clientPolicy(config: Config): LimitPolicy {
+  return { kind: 'bucket', capacity: config.RATE_LIMIT_BURST, refillPerMinute: config.RATE_LIMIT_PER_MINUTE };
+}
+
+export function webSocketPolicy(config: Config): LimitPolicy {
+  return { kind: 'window', limit: config.WS_CONNECTIONS_PER_MINUTE, windowSeconds: 60 };
+}
+
+// The hourly limit of an organization's tier. A custom organization without a usable
+// settings.rate_limit_per_hour gets the enterprise limit rather than being locked out.
+export function tierLimit(config: Config, tier: string, settings: Record<string, unknown> | null | undefined): number {
+  switch (tier) {
+    case 'free':
+      return config.TIER_LIMIT_FREE;
+    case 'pro':
+      return config.TIER_LIMIT_PRO;
+    case 'enterprise':
+      return config.TIER_LIMIT_ENTERPRISE;
+    default: {
+      const custom = settings?.rate_limit_per_hour;
+      return typeof custom === 'number' && Number.isInteger(custom) && custom > 0
+        ? custom
+        : config.TIER_LIMIT_ENTERPRISE;
+    }
+  }
+}
+
+async function organizationPolicy(env: Bindings, config: Config, organizationId: string): Promise<LimitPolicy | null> {
+  const org = await getDb(env.DB)
+    .select({ tier: organizations.subscriptionTier, settings: organizations.settings })
+    .from(organizations)
+    .where(eq(organizations.id, organizationId))
+    .get();
+  if (!org) return null;
+  return { kind: 'window', limit: tierLimit(config, org.tier, org.settings), windowSeconds: 3600 };
+}
+
+function limiter(env: Bindings, name: string) {
+  const namespace = env.RATE_LIMITER;
+  return namespace.get(namespace.idFromName(name));
+}
+
+// The one that binds: any refusal first (the longest wait), else the lowest remaining, ties → earliest reset.
+export function mostConstrained(decisions: readonly LimitDecision[]): LimitDecision {
+  const [first, ...rest] = decisions;
+  if (!first) throw new RangeError('no decisions');
+  return rest.reduce((a, b) => {
+    if (a.allowed !== b.allowed) return a.allowed ? b : a;
+    if (!a.allowed) return b.retryAfterSeconds > a.retryAfterSeconds ? b : a;
+    if (b.remaining !== a.remaining) return b.remaining < a.remaining ? b : a;
+    return b.resetAt < a.resetAt ? b : a;
+  }, first);
+}
+
+export function rateLimitHeaders(decision: LimitDecision): Record<string, string> {
+  return {
+    'X-RateLimit-Limit': String(decision.limit),
+    'X-RateLimit-Remaining': String(decision.remaining),
+    'X-RateLimit-Reset': String(decision.resetAt),
+    'X-RateLimit-Window': String(decision.windowSeconds),
+    ...(decision.allowed ? {} : { 'Retry-After': String(decision.retryAfterSeconds) }),
+  };
+}
+
+export function rateLimitError(decision: LimitDecision, message = 'Rate limit exceeded; retry later'): ApiError {
+  return new ApiError('RATE_LIMIT_EXCEEDED', message, { headers: rateLimitHeaders(decision) });
+}
+
+function overloaded(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { overloaded?: unknown }).overloaded === true;
+}
+
+// What an overloaded limiter answers: a refusal with a one-second retry, on the scale of `policy`.
+function overloadRefusal(policy: LimitPolicy): LimitDecision {
+  const windowSeconds = policy.kind === 'bucket' ? 60 : policy.windowSeconds;
+  return {
+    allowed: false,
+    limit: policy.kind === 'bucket' ? policy.refillPerMinute : policy.limit,
+    remaining: 0,
+    resetAt: Math.ceil(Date.now() / 1000) + 1,
+    windowSeconds,
+    retryAfterSeconds: 1,
+  };
+}
+
+async function withTimeout<T>(work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`rate limiter did not answer within ${LIMITER_TIMEOUT_MS} ms`)),
+      LIMITER_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface Charged {
+  name: string;
+  policy: LimitPolicy;
+  decision: LimitDecision;
+}
+
+async function take(env: Bindings, name: string, policy: LimitPolicy): Promise<Charged> {
+  try {
+    return { name, policy, decision: await limiter(env, name).take(policy) };
+  } catch (err) {
+    if (overloaded(err)) return { name, policy, decision: overloadRefusal(policy) };
+    throw err;
+  }
+}
+
+async function takeOrganization(env: Bindings, config: Config, organizationId: string): Promise<Charged | null> {
+  const policy = await organizationPolicy(env, config, organizationId);
+  // Awaited here rather than returned from a then() callback, so a refusal is never briefly unhandled.
+  return policy ? await take(env, `org:${organizationId}`, policy) : null;
+}
+
+// The decision to report for this request, or null when the limiter failed (fail open, see above).
+async function checkRequest(c: Context<AppEnv>, config: Config): Promise<LimitDecision | null> {
+  const { key, identity } = await resolveClientKey(c);
+  try {
+    const charged = await withTimeout(
+      Promise.all([
+        take(c.env, `client:${key}`, clientPolicy(config)),
+        identity ? takeOrganization(c.env, config, identity.organizationId) : null,
+      ]),
+    );
+    const taken = charged.filter((x): x is Charged => x !== null);
+    const decisions = taken.map((x) => x.decision);
+    if (decisions.some((d) => !d.allowed)) {
+      const refunds = taken
+        .filter((x) => x.decision.allowed)
+        .map((x) => limiter(c.env, x.name).refund(x.policy, x.decision.resetAt));
+      if (refunds.length > 0) c.executionCtx.waitUntil(Promise.all(refunds).catch(() => undefined));
+    }
+    return mostConstrained(decisions);
+  } catch (err) {
+    c.var.log.warn('rate limiter unavailable; request served without rate limiting', { error: describeError(err) });
+    return null;
+  }
+}
+
+export const rateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const config = c.var.config;
+  if (!config.RATE_LIMIT_ENABLED) return next();
+  const decision = await checkRequest(c, config);
+  if (decision && !decision.allowed) throw rateLimitError(decision);
+  await next();
+  // Error responses of the routes below included.
+  if (decision) for (const [name, value] of Object.entries(rateLimitHeaders(decision))) c.res.headers.set(name, value);
+};
+
+// Counts one new WebSocket connection of `clientKey` (from clientKeyOf). Null means admit without
+// headers: rate limiting is off, or the limiter failed (fail open, as for requests). A refusal is
+// meant to be answered with rateLimitError(decision) before the upgrade.
+export async function takeWebSocketSlot(
+  env: Bindings,
+  clientKey: string,
+  config: Config,
+  log?: Logger,
+): Promise<LimitDecision | null> {
+  if (!config.RATE_LIMIT_ENABLED) return null;
+  try {
+    return (await withTimeout(take(env, `ws:${clientKey}`, webSocketPolicy(config)))).decision;
+  } catch (err) {
+    log?.warn('rate limiter unavailable; WebSocket connection admitted without rate limiting', {
+      error: describeError(err),
+    });
+    return null;
+  }
+}

@@ -1,0 +1,167 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { matchedRoutes } from 'hono/route';
+import { knownIdentity } from '../accounts';
+import type { AppEnv } from '../../env';
+import { describeError } from '../../lib/log';
+import type { CallSlot, CallSummary } from '../../lib/call-slot';
+import { sendLogEvent } from './log-batch';
+
+// One message on the REQUEST_LOG queue per HTTP request. Only bounded, secret-free fields: the route
+// is the matched pattern, never the raw path or query.
+export interface RequestEvent {
+  kind: 'request';
+  v: 1;
+  // Unique per request (the request id may be client-chosen): the consumer's idempotency key.
+  id: string;
+  request_id: string;
+  // Epoch milliseconds of the request's arrival.
+  ts: number;
+  method: string;
+  route: string;
+  status: number;
+  latency_ms: number;
+  upstream_ms: number | null;
+  // latency minus time spent waiting on providers.
+  overhead_ms: number;
+  organization_id: string | null;
+  user_id: string | null;
+  api_key_id: string | null;
+  dialect: string | null;
+  model: string | null;
+  provider: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_usd: number;
+  cache_status: string | null;
+  error_code: string | null;
+  ttft_ms: number | null;
+  stream: boolean;
+  rate_limited: boolean;
+  quota_exceeded: boolean;
+}
+
+// The health check's message: proves the producer works; the consumer drops it.
+export interface ProbeEvent {
+  kind: 'probe';
+  ts: number;
+}
+
+export type RequestLogMessage = RequestEvent | ProbeEvent;
+
+export const UNMATCHED_ROUTE = 'unmatched';
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+// A streamed answer's call settles when its stream ends; nothing waits longer than this for it.
+const STREAM_SUMMARY_CAP_MS = 10 * 60_000;
+
+// Hono's pattern of the route that matched (`/api/v1/requests/:id` → `/api/v1/requests/{id}`, as
+// in the OpenAPI document). Middleware registered with `use` matches as method ALL and is skipped, so
+// a request that only global middleware matched (404, 405, preflight) is "unmatched".
+export function routePattern(c: Context<AppEnv>): string {
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) {
+    const route = routes[i];
+    if (route && route.method !== 'ALL') return route.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, '{$1}');
+  }
+  return UNMATCHED_ROUTE;
+}
+
+function round(ms: number): number {
+  return Math.round(Math.max(0, ms) * 1000) / 1000;
+}
+
+// The AI call's summary: awaited for an event stream (it settles when the stream ends), otherwise
+// taken only if it has already settled (a call refused after it began may never settle).
+async function callSummary(slot: CallSlot | undefined, isStream: boolean): Promise<CallSummary | undefined> {
+  if (!slot?.started) return undefined;
+  if (!isStream) return Promise.race([slot.summary, Promise.resolve(undefined)]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      slot.summary,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), STREAM_SUMMARY_CAP_MS))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// Everything read from the context is read at once, when the response is final; only the AI call's
+// summary may be awaited afterwards.
+export function collectEvent(c: Context<AppEnv>, arrivedAt: number): () => Promise<RequestEvent> {
+  const method = METHODS.has(c.req.method) ? c.req.method : 'OTHER';
+  const route = routePattern(c);
+  const status = c.res.status;
+  const errorCode = c.var.errorCode ?? null;
+  const who = knownIdentity(c);
+  const requestId = c.var.requestId ?? '';
+  const startedAt = c.var.startedAt ?? performance.now();
+  const isStream = c.res.headers.get('content-type')?.startsWith('text/event-stream') ?? false;
+  const slot = c.var.aiCall;
+  return async () => {
+    const summary = await callSummary(slot, isStream);
+    // Measured after a stream's summary settled, so a streamed request's latency covers the stream.
+    const latency = performance.now() - startedAt;
+    const upstream = summary ? summary.upstreamMs : null;
+    return {
+      kind: 'request',
+      v: 1,
+      id: `evt_${crypto.randomUUID().replaceAll('-', '')}`,
+      request_id: requestId,
+      ts: arrivedAt,
+      method,
+      route,
+      status,
+      latency_ms: round(latency),
+      upstream_ms: upstream === null ? null : round(upstream),
+      overhead_ms: round(latency - (upstream ?? 0)),
+      organization_id: who?.organizationId ?? summary?.organizationId ?? null,
+      user_id: who?.userId ?? summary?.userId ?? null,
+      api_key_id: who?.apiKeyId ?? null,
+      dialect: summary?.dialect ?? null,
+      model: summary?.model ?? null,
+      provider: summary?.provider ?? null,
+      prompt_tokens: summary?.promptTokens ?? 0,
+      completion_tokens: summary?.completionTokens ?? 0,
+      cost_usd: summary?.costUsd ?? 0,
+      cache_status: summary?.cacheStatus ?? null,
+      // The answer's own error, else the call's (a stream that failed after its 200 went out).
+      error_code: errorCode ?? summary?.errorCode ?? null,
+      ttft_ms: summary?.ttftMs ?? null,
+      stream: summary?.stream ?? false,
+      rate_limited: status === 429 && errorCode === 'RATE_LIMIT_EXCEEDED',
+      quota_exceeded: errorCode === 'QUOTA_EXCEEDED',
+    };
+  };
+}
+
+// Registered right after requestContext, so it sees the final status and error code. The event is
+// built in waitUntil and sent with others of this isolate (log-batch.ts): the response never waits for
+// the log, and a failing send only logs.
+export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const arrivedAt = Date.now();
+  await next();
+  const queue = c.env.REQUEST_LOG as Queue<RequestLogMessage> | undefined;
+  if (!queue) return;
+  let waitUntil: (p: Promise<unknown>) => void;
+  try {
+    const ctx = c.executionCtx;
+    waitUntil = (p) => ctx.waitUntil(p);
+  } catch {
+    return; // No execution context (app.request in unit tests): nothing can outlive the response.
+  }
+  const event = collectEvent(c, arrivedAt);
+  const log = c.var.log;
+  waitUntil(
+    (async () => {
+      try {
+        await sendLogEvent(queue, await event(), (err) =>
+          log?.warn('request log send failed', { error: describeError(err) }),
+        );
+      } catch (err) {
+        log?.warn('request log event failed', { error: describeError(err) });
+      }
+    })(),
+  );
+};
