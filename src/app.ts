@@ -3,29 +3,30 @@ import { methodNotAllowed } from 'hono/method-not-allowed';
 import { secureHeaders } from 'hono/secure-headers';
 import pkg from '../package.json';
 import type { AppEnv } from './env';
+import { apiKeyRoutes, assertEveryRouteDeclaresAccess, authRoutes, oauthRoutes } from './features/accounts';
+import { cacheRoutes } from './features/cache';
+import { docsRoutes } from './features/docs';
+import {
+  aisuiteRoutes,
+  anthropicDialect,
+  anthropicRoutes,
+  chatRoutes,
+  openaiDialect,
+  openaiRoutes,
+  speaks,
+} from './features/gateway';
+import { healthRoutes } from './features/health';
+import { modelsRoutes } from './features/models';
+import { organizationRoutes } from './features/organizations';
+import { rateLimit } from './features/rate-limits';
+import { metricsRoutes, requestLog } from './features/request-log';
+import { requestsRoutes } from './features/requests';
+import { bodySize } from './lib/body-size';
+import { cors } from './lib/cors';
 import { errorResponse, notFound, onError } from './lib/error-handler';
 import { ApiError } from './lib/errors';
-import { bodySize } from './lib/body-size';
-import { rateLimit } from './features/rate-limits';
-import { cors } from './lib/cors';
 import { requestContext, stampResponse } from './lib/request-context';
 import { gzipWhenAsked, noStore } from './lib/response-headers';
-import { assertEveryRouteDeclaresAccess } from './features/accounts';
-import { aisuiteRoutes } from './features/gateway';
-import { apiKeyRoutes } from './features/accounts';
-import { authRoutes } from './features/accounts';
-import { oauthRoutes } from './features/accounts';
-import { organizationRoutes } from './features/organizations';
-import { anthropicRoutes } from './features/gateway';
-import { cacheRoutes } from './features/cache';
-import { chatRoutes } from './features/gateway';
-import { docsRoutes } from './features/docs';
-import { modelsRoutes } from './features/models';
-import { openaiRoutes } from './features/gateway';
-import { healthRoutes } from './features/health';
-import { metricsRoutes } from './features/request-log';
-import { requestLog } from './features/request-log';
-import { requestsRoutes } from './features/requests';
 
 export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
@@ -36,6 +37,10 @@ export function createApp(): OpenAPIHono<AppEnv> {
     stampResponse(c.res, c.get('requestId') ?? '', c.get('startedAt') ?? performance.now());
   });
   app.use('*', requestContext);
+  // The SDK-compatible surfaces answer every error (404, 405, 413, 429 included) in their SDK's shape.
+  app.use('/v1/*', speaks(openaiDialect.error));
+  app.use('/v1/messages', speaks(anthropicDialect.error));
+  app.use('/v1/messages/*', speaks(anthropicDialect.error));
   // Sees the final status and error code of every request, and sends its event without delaying it.
   app.use('*', requestLog);
   app.use(

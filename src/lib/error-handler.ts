@@ -1,8 +1,6 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ConfigError } from '../config';
-import { anthropicErrorBody } from '../features/gateway';
-import { openaiErrorBody } from '../features/gateway';
 import type { AppEnv } from '../env';
 import { newRequestId } from './request-context';
 import { ApiError, ERROR_CATALOGUE, statusToCode, toEnvelope } from './errors';
@@ -28,16 +26,13 @@ function toApiError(err: unknown, c: Context<AppEnv>): ApiError {
   return new ApiError('INTERNAL_ERROR');
 }
 
-// One handler, three shapes: the SDK-compatible surfaces answer in the error format their official
-// SDKs parse (API.md §2); everything else gets the platform envelope.
+// One handler; the body's shape is the one the request's surface or route declared (the SDK-compatible
+// surfaces answer in the format their official SDKs parse, API.md §2), else the platform envelope.
 export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
   c.set('errorCode', err.code);
-  const path = c.req.path;
-  if (path === '/v1/messages' || path.startsWith('/v1/messages/'))
-    return c.json(anthropicErrorBody(err), err.status, err.headers);
-  if (path.startsWith('/v1/')) return c.json(openaiErrorBody(err), err.status, err.headers);
   const requestId = c.get('requestId') ?? newRequestId();
-  return c.json(toEnvelope(err, requestId, isoNow()), err.status, err.headers);
+  const body = c.var.errorBody?.(err, requestId) ?? toEnvelope(err, requestId, isoNow());
+  return c.json(body as object, err.status, err.headers);
 }
 
 export const onError: ErrorHandler<AppEnv> = (err, c) => errorResponse(c, toApiError(err, c));

@@ -1,15 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { getDb } from '../../db/client';
-import { findRequest } from '../gateway';
 import { REQUEST_STATUSES } from '../../db/schema';
-import { pipelineDeps } from '../gateway';
-import { beginCall, cacheHeaders } from '../gateway';
-import { runChat } from '../gateway';
 import { ApiError } from '../../lib/errors';
 import { createRouter, errorResponses } from '../../lib/router';
-import { AI, AI_READ, protect } from '../accounts';
-import { identify } from '../accounts';
-import { upstreamGuard } from '../gateway';
+import { AI_READ, identify, protect } from '../accounts';
+import { chatEndpoint, type Dialect, findRequest, platformError, UsageSchema } from '../gateway';
 
 // Seed 000's request handler, mounted at /api/v1/requests.
 export const requestsRoutes = createRouter();
@@ -23,12 +18,16 @@ const CreateRequestBody = z
   })
   .openapi('CreateRequest');
 
+type CreateRequestBody = z.infer<typeof CreateRequestBody>;
+
 const CreateRequestResponse = z
   .object({
     response: z.string().openapi({ example: 'HTTP caching stores responses ...' }),
     id: z.number().int().openapi({ example: 1 }),
   })
   .openapi('CreateRequestResponse');
+
+type CreateRequestResponse = z.infer<typeof CreateRequestResponse>;
 
 const RequestRecord = z
   .object({
@@ -40,50 +39,44 @@ const RequestRecord = z
     provider: z.string(),
     status: z.enum(REQUEST_STATUSES),
     error_code: z.string().nullable(),
-    usage: z.object({
-      prompt_tokens: z.number().int(),
-      completion_tokens: z.number().int(),
-      total_tokens: z.number().int(),
-    }),
+    usage: UsageSchema,
     latency_ms: z.number().int(),
     created_at: z.string(),
     updated_at: z.string(),
   })
   .openapi('RequestRecord');
 
-const createRequest = createRoute({
-  method: 'post',
+// Seed 000 answers 201 with the stored row's id, so this dialect waits for the record; it never streams.
+const requestsDialect: Dialect<CreateRequestBody, CreateRequestResponse> = {
+  name: 'requests',
+  request: CreateRequestBody,
+  answer: CreateRequestResponse,
+  toCall: ({ text }, config) => {
+    if (text.length > config.MAX_TEXT_CHARS) {
+      throw new ApiError('VALIDATION_ERROR', undefined, {
+        details: [{ field: 'text', message: `Must be at most ${config.MAX_TEXT_CHARS} characters` }],
+      });
+    }
+    return { messages: [{ role: 'user', content: text }], text };
+  },
+  wantsStream: () => false,
+  body: (outcome) => ({ response: outcome.result.text, id: outcome.recordId ?? 0 }),
+  error: platformError,
+  status: 201,
+  awaitRecord: true,
+};
+
+chatEndpoint(requestsRoutes, requestsDialect, {
   path: '/requests',
-  middleware: [protect(AI), upstreamGuard],
+  operationId: 'createRequest',
   tags: ['requests'],
   summary: 'Send text to the AI provider and store the request',
-  request: { body: { required: true, content: { 'application/json': { schema: CreateRequestBody } } } },
-  responses: {
-    201: { description: 'Processed', content: { 'application/json': { schema: CreateRequestResponse } } },
-    ...errorResponses(400, 401, 413, 502, 503, 504),
-  },
-});
-
-requestsRoutes.openapi(createRequest, async (c) => {
-  const { text } = c.req.valid('json');
-  const config = c.var.config;
-  if (text.length > config.MAX_TEXT_CHARS) {
-    throw new ApiError('VALIDATION_ERROR', undefined, {
-      details: [{ field: 'text', message: `Must be at most ${config.MAX_TEXT_CHARS} characters` }],
-    });
-  }
-  // Seed 000 answers with the stored row's id, so this dialect waits for the record.
-  const outcome = await runChat(
-    pipelineDeps(c),
-    { ...(await beginCall(c, 'requests')), messages: [{ role: 'user', content: text }], text },
-    true,
-  );
-  return c.json({ response: outcome.result.text, id: outcome.recordId ?? 0 }, 201, cacheHeaders(outcome.cache));
 });
 
 const getRequest = createRoute({
   method: 'get',
   path: '/requests/{id}',
+  operationId: 'getRequest',
   middleware: [protect(AI_READ)],
   tags: ['requests'],
   summary: 'Get a stored request with its response',

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import type { Dialect } from '../dialect';
 import type { ChatOutcome, GatewayStreamEvent } from '../pipeline';
 import type { ApiError, ErrorCode } from '../../../lib/errors';
 import { sseData, type SseEncoder } from '../../../lib/sse';
@@ -68,7 +69,9 @@ export const AnthropicMessage = z
   })
   .openapi('AnthropicMessage');
 
-export function anthropicMessageBody(outcome: ChatOutcome, requestId: string) {
+export type AnthropicMessage = z.infer<typeof AnthropicMessage>;
+
+export function anthropicMessageBody(outcome: ChatOutcome, requestId: string): AnthropicMessage {
   return {
     id: messageId(requestId),
     type: 'message' as const,
@@ -92,6 +95,13 @@ const ERROR_TYPES: Partial<Record<ErrorCode, string>> = {
   QUOTA_EXCEEDED: 'rate_limit_error',
   PROVIDER_TIMEOUT: 'timeout_error',
 };
+
+export const AnthropicError = z
+  .object({
+    type: z.literal('error'),
+    error: z.object({ type: z.string().openapi({ example: 'invalid_request_error' }), message: z.string() }),
+  })
+  .openapi('AnthropicError');
 
 // The shape @anthropic-ai/sdk parses: {"type": "error", "error": {"type", "message"}}.
 export function anthropicErrorBody(err: ApiError) {
@@ -147,3 +157,24 @@ export function anthropicStreamEncoder(requestId: string): SseEncoder<GatewayStr
     end: () => '',
   };
 }
+
+// The Anthropic-compatible Messages API (the official @anthropic-ai/sdk).
+export const anthropicDialect: Dialect<AnthropicMessagesRequest, AnthropicMessage> = {
+  name: 'anthropic',
+  request: AnthropicMessagesRequest,
+  answer: AnthropicMessage,
+  toCall: (body) => ({
+    model: body.model,
+    fallbacks: body.fallbacks,
+    messages: anthropicMessages(body),
+    temperature: body.temperature,
+    maxTokens: body.max_tokens,
+    topP: body.top_p,
+    stop: body.stop_sequences,
+  }),
+  wantsStream: (body) => body.stream === true,
+  body: anthropicMessageBody,
+  encoder: (_body, requestId) => anthropicStreamEncoder(requestId),
+  error: anthropicErrorBody,
+  errorSchema: AnthropicError,
+};

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import type { Dialect } from '../dialect';
 import type { ChatOutcome, GatewayStreamEvent } from '../pipeline';
 import type { ApiError, ErrorCode } from '../../../lib/errors';
 import { sseData, type SseEncoder } from '../../../lib/sse';
@@ -12,6 +13,7 @@ import {
   Temperature,
   unixSeconds,
   usageBody,
+  UsageSchema,
 } from './shared';
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string() });
@@ -73,13 +75,11 @@ export const OpenAIChatResponse = z
         finish_reason: z.string(),
       }),
     ),
-    usage: z.object({
-      prompt_tokens: z.number().int(),
-      completion_tokens: z.number().int(),
-      total_tokens: z.number().int(),
-    }),
+    usage: UsageSchema,
   })
   .openapi('OpenAIChatCompletion');
+
+export type OpenAIChatResponse = z.infer<typeof OpenAIChatResponse>;
 
 function finish(reason: FinishReason): string {
   return reason === 'error' ? 'stop' : reason;
@@ -89,7 +89,7 @@ export function completionId(requestId: string): string {
   return `chatcmpl-${requestId.replace(/^req_/, '')}`;
 }
 
-export function openaiCompletionBody(outcome: ChatOutcome, requestId: string) {
+export function openaiCompletionBody(outcome: ChatOutcome, requestId: string): OpenAIChatResponse {
   return {
     id: completionId(requestId),
     object: 'chat.completion' as const,
@@ -118,6 +118,17 @@ const ERROR_TYPES: Partial<Record<ErrorCode, string>> = {
   RATE_LIMIT_EXCEEDED: 'rate_limit_error',
   QUOTA_EXCEEDED: 'insufficient_quota',
 };
+
+export const OpenAIError = z
+  .object({
+    error: z.object({
+      message: z.string(),
+      type: z.string().openapi({ example: 'invalid_request_error' }),
+      code: z.string().openapi({ example: 'validation_error' }),
+      param: z.string().nullable(),
+    }),
+  })
+  .openapi('OpenAIError');
 
 // The shape the official openai SDK parses into APIError (message, type, code, param).
 export function openaiErrorBody(err: ApiError) {
@@ -163,3 +174,24 @@ export function openaiStreamEncoder(requestId: string, includeUsage: boolean): S
     end: () => 'data: [DONE]\n\n',
   };
 }
+
+// The OpenAI-compatible chat completions (the official `openai` SDK).
+export const openaiDialect: Dialect<OpenAIChatRequest, OpenAIChatResponse> = {
+  name: 'openai',
+  request: OpenAIChatRequest,
+  answer: OpenAIChatResponse,
+  toCall: (body) => ({
+    model: body.model,
+    fallbacks: body.fallbacks,
+    messages: openaiMessages(body),
+    temperature: body.temperature,
+    maxTokens: body.max_completion_tokens ?? body.max_tokens,
+    topP: body.top_p,
+    stop: openaiStop(body.stop),
+  }),
+  wantsStream: (body) => body.stream === true,
+  body: openaiCompletionBody,
+  encoder: (body, requestId) => openaiStreamEncoder(requestId, body.stream_options?.include_usage === true),
+  error: openaiErrorBody,
+  errorSchema: OpenAIError,
+};

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
-import type { GatewayStreamEvent } from '../pipeline';
-import type { ApiError } from '../../../lib/errors';
-import { toEnvelope } from '../../../lib/errors';
+import type { Dialect, ErrorBody } from '../dialect';
+import type { ChatOutcome, GatewayStreamEvent } from '../pipeline';
+import { type ApiError, toEnvelope } from '../../../lib/errors';
 import { sseData, type SseEncoder } from '../../../lib/sse';
 import { isoNow } from '../../../lib/time';
 import type { ChatMessage } from '../../providers';
@@ -41,12 +41,32 @@ export const PlatformChatResponse = z
   })
   .openapi('ChatCompletionResponse');
 
+export type PlatformChatResponse = z.infer<typeof PlatformChatResponse>;
+
 export function platformMessages(body: PlatformChatRequest): ChatMessage[] {
   return [
     ...(body.system_prompt ? [{ role: 'system' as const, content: body.system_prompt }] : []),
     ...(body.conversation_history ?? []),
     { role: 'user', content: body.message },
   ];
+}
+
+// The platform's one error envelope (API.md §2), for every /api/v1 surface.
+export const platformError: ErrorBody = (err, requestId) => toEnvelope(err, requestId, isoNow());
+
+export function platformAnswer(outcome: ChatOutcome, requestId: string): PlatformChatResponse {
+  return {
+    response: outcome.result.text,
+    model: outcome.result.model || outcome.target.model,
+    provider: outcome.target.provider.id,
+    request_id: requestId,
+    timestamp: isoNow(),
+    cached: outcome.cache.status === 'HIT',
+    cache_key: outcome.cache.key,
+    similarity_score: outcome.cache.similarity,
+    finish_reason: outcome.result.finishReason,
+    usage: usageBody(outcome.result.usage),
+  };
 }
 
 // Seed 002's SSE frames: {"chunk","index"} per piece, then {"finished": true, "usage"}; a failure after
@@ -75,3 +95,23 @@ export function platformStreamEncoder(requestId: string): SseEncoder<GatewayStre
     end: () => '',
   };
 }
+
+// Seed 002's chat: /chat/completion answers JSON (or streams when asked), /chat/stream always streams.
+export const platformDialect: Dialect<PlatformChatRequest, PlatformChatResponse> = {
+  name: 'chat-completion',
+  streamName: 'chat-stream',
+  request: PlatformChatRequest,
+  answer: PlatformChatResponse,
+  toCall: (body) => ({
+    model: body.model,
+    fallbacks: body.fallbacks,
+    messages: platformMessages(body),
+    temperature: body.temperature,
+    maxTokens: body.max_tokens,
+    text: body.message,
+  }),
+  wantsStream: (body) => body.stream === true,
+  body: platformAnswer,
+  encoder: (_body, requestId) => platformStreamEncoder(requestId),
+  error: platformError,
+};
