@@ -1,11 +1,11 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config';
-import { localProvider } from '../../src/features/providers/local';
-import { openaiProvider } from '../../src/features/providers/openai';
-import { defaultProvider } from '../../src/features/providers/registry';
-import type { ChatRequest, Provider, StreamEvent } from '../../src/features/providers/types';
-import { OPENAI_CANARY_KEY } from '../helpers/http';
+import { loadConfig } from '../../config';
+import { localProvider } from './local';
+import { openaiProvider } from './openai';
+import { defaultProvider } from './registry';
+import type { ChatRequest, Provider, StreamEvent } from './types';
+import { OPENAI_CANARY_KEY } from '../../../test/helpers/http';
 
 const ctx = (overrides: Record<string, string> = {}) => ({
   config: loadConfig({ ENVIRONMENT: 'test', ...overrides }),

@@ -1,12 +1,12 @@
 import { AwsV4Signer } from 'aws4fetch';
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../src/config';
-import { bedrockProvider } from '../../src/features/providers/bedrock';
-import { crc32, EventStreamDecoder, EventStreamError } from '../../src/features/providers/bedrock/event-stream';
-import { converseBody, OPENING_USER_TURN } from '../../src/features/providers/bedrock/wire';
-import type { ChatRequest, StreamEvent } from '../../src/features/providers/types';
-import { mockRequests } from '../helpers/http';
+import { loadConfig } from '../../../config';
+import { bedrockProvider } from '.';
+import { crc32, EventStreamDecoder, EventStreamError } from './event-stream';
+import { converseBody, OPENING_USER_TURN } from './wire';
+import type { ChatRequest, StreamEvent } from '../types';
+import { mockRequests } from '../../../../test/helpers/http';
 
 const SECRET = 'canary-secret-wJalrXUtnFEMI/K7MDENG/bPxRfiCY';
 const MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
@@ -86,7 +86,10 @@ const eventFrame = (type: string, payload: unknown) =>
 const concat = (...parts: Uint8Array[]) => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) (out.set(p, at), (at += p.length));
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 };
 

@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config';
-import { ApiError } from '../../src/lib/errors';
-import { anthropicProvider } from '../../src/features/providers/anthropic';
+import { loadConfig } from '../../../config';
+import { ApiError } from '../../../lib/errors';
+import { anthropicProvider } from '.';
 import {
   DEFAULT_MAX_TOKENS,
   finishReason,
@@ -12,9 +12,9 @@ import {
   promptTokensOf,
   textOf as textOfBlocks,
   toAnthropicConversation,
-} from '../../src/features/providers/anthropic/wire';
-import type { ChatRequest, ProviderContext, StreamEvent } from '../../src/features/providers/types';
-import { mockRequests } from '../helpers/http';
+} from './wire';
+import type { ChatRequest, ProviderContext, StreamEvent } from '../types';
+import { mockRequests } from '../../../../test/helpers/http';
 
 // A canary: it must reach the upstream and nowhere else.
 const ANTHROPIC_CANARY_KEY = 'sk-ant-canary-0123456789abcdef';
