@@ -3,7 +3,13 @@ import { methodNotAllowed } from 'hono/method-not-allowed';
 import { secureHeaders } from 'hono/secure-headers';
 import pkg from '../package.json';
 import type { AppEnv } from './env';
-import { apiKeyRoutes, assertEveryRouteDeclaresAccess, authRoutes, oauthRoutes } from './features/accounts';
+import {
+  apiKeyRoutes,
+  assertEveryRouteDeclaresAccess,
+  authRoutes,
+  declareSecurity,
+  oauthRoutes,
+} from './features/accounts';
 import { cacheRoutes } from './features/cache';
 import { docsRoutes } from './features/docs';
 import {
@@ -27,6 +33,38 @@ import { errorResponse, notFound, onError } from './lib/error-handler';
 import { ApiError } from './lib/errors';
 import { requestContext, stampResponse } from './lib/request-context';
 import { gzipWhenAsked, noStore } from './lib/response-headers';
+
+const OPENAPI_CONFIG = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Edgeway API',
+    version: pkg.version,
+    description:
+      'Edge-native AI gateway and application backend. Errors use one envelope: `{"error": {"code", "message", "status_code", "details", "request_id", "timestamp"}}`.',
+    // package.json is private with no license: all rights reserved.
+    license: { name: 'UNLICENSED (proprietary, all rights reserved)', identifier: 'LicenseRef-UNLICENSED' },
+  },
+  servers: [{ url: '/', description: 'This deployment' }],
+  tags: [
+    { name: 'health', description: 'Liveness with live dependency checks, and Prometheus metrics' },
+    { name: 'auth', description: 'Sign-up, sign-in (password and OAuth), sessions and API keys' },
+    { name: 'organizations', description: "The caller's organization and its members" },
+    { name: 'requests', description: 'AI requests recorded with their answers (create and read back)' },
+    { name: 'chat', description: "Chat completion and streaming in the platform's own formats" },
+    { name: 'models', description: 'The model catalogue' },
+    { name: 'cache', description: 'Response cache statistics, warming and clearing' },
+    { name: 'openai', description: 'OpenAI-compatible endpoints for OpenAI SDKs (`/v1`)' },
+    { name: 'anthropic', description: 'Anthropic-compatible Messages endpoint for Anthropic SDKs (`/v1`)' },
+  ],
+};
+
+// The document GET /openapi.json serves: the routes' own createRoute definitions, plus the security
+// every operation's protect() allows. Also built outside workerd (scripts/openapi-document.mjs).
+export function openApiDocument(app: OpenAPIHono<AppEnv>) {
+  const doc = app.getOpenAPI31Document(OPENAPI_CONFIG);
+  declareSecurity(doc, app);
+  return doc;
+}
 
 export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
@@ -74,7 +112,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/api/v1', apiKeyRoutes);
   app.route('/api/v1', organizationRoutes);
   app.route('/api/v1', requestsRoutes);
-  // /chat/completion and /chat/stream (seed 002) are registered before seed 004's /chat/{chat_id}.
+  // /chat/completion and /chat/stream are registered before any /chat/{chat_id} route, so the fixed paths win.
   app.route('/api/v1', chatRoutes);
   app.route('/api/v1', aisuiteRoutes);
   app.route('/api/v1', modelsRoutes);
@@ -83,16 +121,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/v1', anthropicRoutes);
   app.route('/', docsRoutes);
 
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: {
-      title: 'Edgeway API',
-      version: pkg.version,
-      description:
-        'Edge-native AI gateway and application backend. Errors use one envelope: `{"error": {"code", "message", "status_code", "details", "request_id", "timestamp"}}`.',
-    },
-    servers: [{ url: '/' }],
-  });
+  // Built once per app, on first request: the routes are all registered by then.
+  let spec: ReturnType<typeof openApiDocument> | undefined;
+  app.get('/openapi.json', (c) => c.json((spec ??= openApiDocument(app))));
 
   app.onError(onError);
   app.notFound(notFound);

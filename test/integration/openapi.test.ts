@@ -3,17 +3,74 @@ import { createApp } from '../../src/app';
 import { call } from '../helpers/http';
 
 interface Operation {
+  operationId?: string;
+  tags?: string[];
+  security?: Record<string, string[]>[];
   requestBody?: { content: Record<string, { schema: unknown }> };
   responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
 }
 interface Doc {
   openapi: string;
+  info: { license?: { name: string; identifier?: string; url?: string } };
+  tags?: { name: string; description?: string }[];
   paths: Record<string, Record<string, Operation>>;
-  components: { schemas: Record<string, unknown> };
+  components: { schemas: Record<string, unknown>; securitySchemes?: Record<string, unknown> };
 }
 
 // Pages that serve the documentation itself are not API operations.
 const NOT_API = new Set(['/openapi.json', '/docs', '/redoc']);
+
+// What a client must send, by the access each route declares (API.md): nothing; a credential or,
+// where ALLOW_ANONYMOUS is on, nothing; a credential; the metrics token where one is set.
+const CREDENTIALS = [{ bearerJwt: [] }, { apiKeyBearer: [] }, { apiKeyHeader: [] }, { accessCookie: [] }];
+const SECURITY = {
+  public: [],
+  anonymousOk: [...CREDENTIALS, {}],
+  signedIn: CREDENTIALS,
+  metrics: [{ metricsToken: [] }, {}],
+};
+
+// Every operation's operationId — the method name SDK generators give it, so renaming one breaks
+// generated clients — and its security.
+const OPERATIONS: Record<string, [string, keyof typeof SECURITY]> = {
+  'get /health': ['getHealth', 'public'],
+  'get /internal/health': ['getInternalHealth', 'public'],
+  'get /metrics': ['getMetrics', 'metrics'],
+  'get /internal/metrics': ['getInternalMetrics', 'metrics'],
+  'post /api/v1/auth/register': ['registerUser', 'public'],
+  'post /api/v1/auth/login': ['loginUser', 'public'],
+  'post /api/v1/auth/refresh': ['refreshSession', 'public'],
+  'post /api/v1/auth/logout': ['logoutUser', 'public'],
+  'get /api/v1/auth/me': ['getCurrentUser', 'signedIn'],
+  'get /api/v1/auth/{provider}/login': ['startOAuthLogin', 'public'],
+  'get /api/v1/auth/{provider}/callback': ['completeOAuthLogin', 'public'],
+  'get /api/v1/auth/login-success-redirect': ['forwardLoginToken', 'public'],
+  'get /api/v1/auth/validate-token': ['redeemLoginToken', 'public'],
+  'get /api/v1/auth/api-keys': ['listApiKeys', 'signedIn'],
+  'post /api/v1/auth/api-keys': ['createApiKey', 'signedIn'],
+  'delete /api/v1/auth/api-keys/{id}': ['revokeApiKey', 'signedIn'],
+  'get /api/v1/organizations/current': ['getCurrentOrganization', 'signedIn'],
+  'put /api/v1/organizations/current': ['updateCurrentOrganization', 'signedIn'],
+  'get /api/v1/organizations/current/members': ['listOrganizationMembers', 'signedIn'],
+  'post /api/v1/organizations/current/members': ['addOrganizationMember', 'signedIn'],
+  'put /api/v1/organizations/current/members/{user_id}': ['updateOrganizationMemberRole', 'signedIn'],
+  'delete /api/v1/organizations/current/members/{user_id}': ['removeOrganizationMember', 'signedIn'],
+  'post /api/v1/requests': ['createRequest', 'anonymousOk'],
+  'get /api/v1/requests/{id}': ['getRequest', 'anonymousOk'],
+  'post /api/v1/chat/completion': ['createChatCompletion', 'anonymousOk'],
+  'post /api/v1/chat/stream': ['streamChatCompletion', 'anonymousOk'],
+  'post /api/v1/aisuite/chat': ['createAisuiteChatCompletion', 'anonymousOk'],
+  'get /api/v1/models': ['listModels', 'anonymousOk'],
+  'get /api/v1/models/{model_id}': ['getModel', 'anonymousOk'],
+  'get /api/v1/model': ['listModelsPaginated', 'anonymousOk'],
+  'get /api/v1/cache/stats': ['getCacheStats', 'anonymousOk'],
+  'post /api/v1/cache/warm': ['warmCache', 'signedIn'],
+  'delete /api/v1/cache/clear': ['clearCache', 'signedIn'],
+  'post /v1/chat/completions': ['createOpenAIChatCompletion', 'anonymousOk'],
+  'get /v1/models': ['listOpenAIModels', 'anonymousOk'],
+  'get /v1/models/{model}': ['retrieveOpenAIModel', 'anonymousOk'],
+  'post /v1/messages': ['createMessage', 'anonymousOk'],
+};
 
 describe('OpenAPI document', () => {
   it('is OpenAPI 3.1 and lists every registered route', async () => {
@@ -55,6 +112,48 @@ describe('OpenAPI document', () => {
     expect(Object.keys(doc.paths['/api/v1/requests']?.post?.responses ?? {})).toEqual(
       expect.arrayContaining(['201', '400', '413']),
     );
+  });
+
+  it('names every operation and declares the credentials its access takes', async () => {
+    const doc = (await (await call('/openapi.json')).json()) as Doc;
+    expect(doc.components.securitySchemes).toEqual({
+      bearerJwt: expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }),
+      apiKeyBearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+      apiKeyHeader: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-API-Key' }),
+      accessCookie: expect.objectContaining({ type: 'apiKey', in: 'cookie', name: 'ew_access' }),
+      metricsToken: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    });
+    const documented = Object.fromEntries(
+      Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.entries(ops).map(([method, op]) => [`${method} ${path}`, [op.operationId, op.security]]),
+      ),
+    );
+    const expected = Object.fromEntries(
+      Object.entries(OPERATIONS).map(([route, [id, access]]) => [route, [id, SECURITY[access]]]),
+    );
+    expect(documented).toEqual(expected);
+  });
+
+  it('gives every operation a success and a client-error answer, and documents its tags and license', async () => {
+    const doc = (await (await call('/openapi.json')).json()) as Doc;
+    expect(doc.info.license?.name).toBeTruthy();
+    expect(doc.info.license?.identifier ?? doc.info.license?.url).toBeTruthy();
+    const tags = new Map((doc.tags ?? []).map((t) => [t.name, t.description]));
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const statuses = Object.keys(op.responses);
+        expect(
+          statuses.some((s) => /^4\d\d$/.test(s)),
+          `${method} ${path} 4xx`,
+        ).toBe(true);
+        // A redirect step succeeds with its 3xx; `default` then stands for every other answer.
+        const succeeds =
+          statuses.some((s) => s.startsWith('2')) ||
+          (statuses.some((s) => s.startsWith('3')) && 'default' in op.responses);
+        expect(succeeds, `${method} ${path} success`).toBe(true);
+        for (const tag of op.tags ?? []) expect(tags.get(tag), `${method} ${path} tag ${tag}`).toBeTruthy();
+      }
+    }
   });
 
   it('serves the docs pages from the worker with a CSP', async () => {

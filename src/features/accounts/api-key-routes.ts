@@ -48,6 +48,7 @@ apiKeyRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/auth/api-keys',
+    operationId: 'listApiKeys',
     tags: ['auth'],
     summary: "The organization's active API keys (prefixes only)",
     middleware: [protect(atLeast('admin'))],
@@ -75,6 +76,7 @@ apiKeyRoutes.openapi(
   createRoute({
     method: 'post',
     path: '/auth/api-keys',
+    operationId: 'createApiKey',
     tags: ['auth'],
     summary: 'Create an API key; the key itself is shown only in this answer',
     middleware: [protect(atLeast('admin'))],
@@ -134,6 +136,7 @@ apiKeyRoutes.openapi(
   createRoute({
     method: 'delete',
     path: '/auth/api-keys/{id}',
+    operationId: 'revokeApiKey',
     tags: ['auth'],
     summary: 'Revoke an API key (it stops working at once)',
     middleware: [protect(atLeast('admin'))],

@@ -11,19 +11,12 @@ import { createSession, type IssuedTokens, revokeSession, rotateRefreshToken } f
 import { emailAllowed } from './whitelist';
 import { getDb } from '../../db/client';
 import { ROLES } from '../../db/schema';
-import {
-  createUserWithOrganization,
-  findUser,
-  findUserByEmail,
-  membershipRole,
-  userCount,
-  userView,
-} from './users';
+import { createUserWithOrganization, findUser, findUserByEmail, membershipRole, userCount, userView } from './users';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../lib/errors';
 import { createRouter, errorResponses } from '../../lib/router';
 
-// Email/password accounts and sessions (seed 003), under /api/v1/auth.
+// Email/password accounts and sessions, under /api/v1/auth.
 export const authRoutes = createRouter();
 
 export const UserSchema = z
@@ -72,6 +65,7 @@ authRoutes.openapi(
   createRoute({
     method: 'post',
     path: '/auth/register',
+    operationId: 'registerUser',
     tags: ['auth'],
     summary: 'Create an account and its personal organization (you are its admin)',
     middleware: [protect(PUBLIC)],
@@ -126,6 +120,7 @@ authRoutes.openapi(
   createRoute({
     method: 'post',
     path: '/auth/login',
+    operationId: 'loginUser',
     tags: ['auth'],
     summary: 'Sign in with email and password (seed 003)',
     middleware: [protect(PUBLIC)],
@@ -161,6 +156,7 @@ authRoutes.openapi(
   createRoute({
     method: 'post',
     path: '/auth/refresh',
+    operationId: 'refreshSession',
     tags: ['auth'],
     summary: 'Rotate the refresh token (body `refresh_token` as in seed 003, or the cookie as in seed 004)',
     middleware: [protect(PUBLIC)],
@@ -193,6 +189,7 @@ authRoutes.openapi(
   createRoute({
     method: 'post',
     path: '/auth/logout',
+    operationId: 'logoutUser',
     tags: ['auth'],
     summary: 'End the session at once (its access and refresh tokens stop working) and clear the cookies',
     middleware: [protect(PUBLIC)],
@@ -205,7 +202,7 @@ authRoutes.openapi(
     },
   }),
   async (c) => {
-    // Seed 004 lets logout run without credentials (it clears cookies); a presented token must be valid.
+    // Logout also works without credentials (to clear cookies); a presented token must be valid.
     const who = await identify(c);
     if (who?.sessionId) await revokeSession(getDb(c.env.DB), who.sessionId, 'logout');
     clearAuthCookies(c);
@@ -217,6 +214,7 @@ authRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/auth/me',
+    operationId: 'getCurrentUser',
     tags: ['auth'],
     summary: 'The signed-in user',
     middleware: [protect(SIGNED_IN)],

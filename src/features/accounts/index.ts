@@ -4,5 +4,6 @@ export { authRoutes } from './auth-routes';
 export { identify, knownIdentity, type Identity } from './identity';
 export { clientIp } from './login-limit';
 export { oauthRoutes } from './oauth/routes';
+export { declareSecurity } from './openapi-security';
 export { assertEveryRouteDeclaresAccess } from './route-access';
 export { findUserByEmail } from './users';

@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import { type Access, accessOf } from './access';
 
-// The OpenAPI document's own route is the one registered by the framework, not by us.
+// The OpenAPI document's own route (createApp) describes the API rather than being an operation of it.
 const FRAMEWORK_ROUTES = new Set(['GET /openapi.json']);
 
 export interface RouteAccess {

@@ -10,7 +10,7 @@ import { runChat } from '../gateway';
 import { ApiError } from '../../lib/errors';
 import { createRouter, errorResponses } from '../../lib/router';
 
-// Seed 002's cache administration, per tenant (organization, or the anonymous scope), at /api/v1.
+// Cache administration (stats, warm, clear), per tenant (organization, or the anonymous scope), at /api/v1.
 export const cacheRoutes = createRouter();
 
 function human(bytes: number): string {
@@ -57,6 +57,7 @@ cacheRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/cache/stats',
+    operationId: 'getCacheStats',
     tags: ['cache'],
     summary: "Hit/miss counts, size and evictions of the caller's cache (seed 002)",
     middleware: [protect(AI_READ)],
@@ -100,6 +101,7 @@ cacheRoutes.openapi(
   createRoute({
     method: 'post',
     path: '/cache/warm',
+    operationId: 'warmCache',
     tags: ['cache'],
     summary: 'Fill the cache with answers to the most frequent past prompts matching the patterns',
     middleware: [protect(atLeast('manager'))],
@@ -169,6 +171,7 @@ cacheRoutes.openapi(
   createRoute({
     method: 'delete',
     path: '/cache/clear',
+    operationId: 'clearCache',
     tags: ['cache'],
     summary: 'Remove cached answers whose prompt contains `pattern` (all without it)',
     middleware: [protect(atLeast('manager'))],

@@ -7,6 +7,7 @@ import { isoNow } from '../../lib/time';
 import { providersConfigured } from '../providers';
 import type { Context } from 'hono';
 import type { RequestLogMessage } from '../request-log';
+import { TIMED_OUT, withDeadline } from '../../lib/deadline';
 
 export const healthRoutes = createRouter();
 
@@ -30,19 +31,11 @@ type CheckResult = z.infer<typeof Check>;
 // Each dependency is actually exercised, with its own deadline, so a hung binding cannot hang health.
 async function check(run: () => Promise<unknown>): Promise<CheckResult> {
   const started = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await Promise.race([
-      run(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS);
-      }),
-    ]);
-    return { status: 'ok', latency_ms: Math.round(performance.now() - started) };
+    const done = await withDeadline(run(), CHECK_TIMEOUT_MS);
+    return { status: done === TIMED_OUT ? 'error' : 'ok', latency_ms: Math.round(performance.now() - started) };
   } catch {
     return { status: 'error', latency_ms: Math.round(performance.now() - started) };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -78,11 +71,17 @@ async function health(c: Context<AppEnv>) {
   return healthy ? c.json(body, 200) : c.json(body, 503);
 }
 
-for (const path of ['/health', '/internal/health'] as const) {
+const HEALTH_OPERATIONS = [
+  ['/health', 'getHealth'],
+  ['/internal/health', 'getInternalHealth'],
+] as const;
+
+for (const [path, operationId] of HEALTH_OPERATIONS) {
   healthRoutes.openapi(
     createRoute({
       method: 'get',
       path,
+      operationId,
       middleware: [protect(PUBLIC)],
       tags: ['health'],
       summary: 'Service health with live checks of D1, KV, R2 and the request-log queue',
@@ -92,7 +91,8 @@ for (const path of ['/health', '/internal/health'] as const) {
           description: 'Degraded (KV, R2 or the request-log queue failed its check) or unhealthy (D1 failed)',
           content: { 'application/json': { schema: Health } },
         },
-        ...errorResponses(),
+        // The body-size limit answers every route, this one included (a GET with a large Content-Length).
+        ...errorResponses(413),
       },
     }),
     health,

@@ -7,7 +7,7 @@ import { AI_READ, protect } from '../accounts';
 import { createRouter, errorResponses } from '../../lib/router';
 import { getProvider } from '../providers';
 
-// The model catalogue: seed 002's array at /models, seed 004's paginated list at /model.
+// The model catalogue: a bare array at /models, a paginated list at /model.
 export const modelsRoutes = createRouter();
 
 export const ModelSchema = z
@@ -33,12 +33,13 @@ modelsRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/models',
+    operationId: 'listModels',
     middleware: [protect(AI_READ)],
     tags: ['models'],
     summary: 'List models (seed 002: a bare array)',
     responses: {
       200: { description: 'Models', content: { 'application/json': { schema: z.array(ModelSchema) } } },
-      ...errorResponses(),
+      ...errorResponses(401),
     },
   }),
   (c) =>
@@ -52,6 +53,7 @@ modelsRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/models/{model_id}',
+    operationId: 'getModel',
     middleware: [protect(AI_READ)],
     tags: ['models'],
     summary: 'One model',
@@ -65,7 +67,7 @@ modelsRoutes.openapi(
     },
     responses: {
       200: { description: 'The model', content: { 'application/json': { schema: ModelSchema } } },
-      ...errorResponses(404),
+      ...errorResponses(401, 404),
     },
   }),
   (c) => {
@@ -79,6 +81,7 @@ modelsRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/model',
+    operationId: 'listModelsPaginated',
     middleware: [protect(AI_READ)],
     tags: ['models'],
     summary: 'List models with pagination (seed 004)',
@@ -95,7 +98,7 @@ modelsRoutes.openapi(
           'application/json': { schema: z.object({ data: z.array(ModelSchema), pagination: PaginationSchema }) },
         },
       },
-      ...errorResponses(400),
+      ...errorResponses(400, 401),
     },
   }),
   (c) => {

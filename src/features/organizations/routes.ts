@@ -3,14 +3,7 @@ import type { Context } from 'hono';
 import { and, eq } from 'drizzle-orm';
 import { atLeast, caller, protect } from '../accounts';
 import { getDb } from '../../db/client';
-import {
-  adminCount,
-  findMember,
-  findOrganization,
-  listMembers,
-  memberView,
-  organizationView,
-} from './queries';
+import { adminCount, findMember, findOrganization, listMembers, memberView, organizationView } from './queries';
 import { memberships, organizations, ROLES, SUBSCRIPTION_TIERS } from '../../db/schema';
 import { findUserByEmail } from '../accounts';
 import type { AppEnv } from '../../env';
@@ -18,7 +11,7 @@ import { ApiError } from '../../lib/errors';
 import { PaginationQuery, PaginationSchema, paginate, window } from '../../lib/pagination';
 import { createRouter, errorResponses } from '../../lib/router';
 
-// The caller's organization and its members (seed 003), under /api/v1.
+// The caller's organization and its members, under /api/v1.
 export const organizationRoutes = createRouter();
 
 const OrganizationSchema = z
@@ -70,6 +63,7 @@ organizationRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/organizations/current',
+    operationId: 'getCurrentOrganization',
     tags: ['organizations'],
     summary: "The caller's organization",
     middleware: [protect(atLeast('viewer'))],
@@ -98,6 +92,7 @@ organizationRoutes.openapi(
   createRoute({
     method: 'put',
     path: '/organizations/current',
+    operationId: 'updateCurrentOrganization',
     tags: ['organizations'],
     summary: 'Update the name or settings of the organization',
     middleware: [protect(atLeast('admin'))],
@@ -128,6 +123,7 @@ organizationRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/organizations/current/members',
+    operationId: 'listOrganizationMembers',
     tags: ['organizations'],
     summary: 'Members of the organization',
     middleware: [protect(atLeast('viewer'))],
@@ -154,6 +150,7 @@ organizationRoutes.openapi(
   createRoute({
     method: 'post',
     path: '/organizations/current/members',
+    operationId: 'addOrganizationMember',
     tags: ['organizations'],
     summary: 'Add a registered user to the organization',
     middleware: [protect(atLeast('admin'))],
@@ -214,6 +211,7 @@ organizationRoutes.openapi(
   createRoute({
     method: 'put',
     path: '/organizations/current/members/{user_id}',
+    operationId: 'updateOrganizationMemberRole',
     tags: ['organizations'],
     summary: "Change a member's role",
     middleware: [protect(atLeast('admin'))],
@@ -244,6 +242,7 @@ organizationRoutes.openapi(
   createRoute({
     method: 'delete',
     path: '/organizations/current/members/{user_id}',
+    operationId: 'removeOrganizationMember',
     tags: ['organizations'],
     summary: 'Remove a member',
     middleware: [protect(atLeast('admin'))],

@@ -202,22 +202,36 @@ async function authorize(c: Context<AppEnv>): Promise<void> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
   const enc = new TextEncoder();
   // Hashed first so the comparison does not leak the token's length either.
-  const [given, wanted] = await Promise.all(
-    [match?.[1] ?? '', expected].map(async (t) => new Uint8Array(await crypto.subtle.digest('SHA-256', enc.encode(t)))),
-  );
-  if (!match || !constantTimeEqual(given!, wanted!)) {
+  const digest = async (t: string) => new Uint8Array(await crypto.subtle.digest('SHA-256', enc.encode(t)));
+  const [given, wanted] = await Promise.all([digest(match?.[1] ?? ''), digest(expected)]);
+  if (!match || !constantTimeEqual(given, wanted)) {
     throw new ApiError('AUTHENTICATION_REQUIRED', 'A valid metrics token is required', {
       headers: { 'WWW-Authenticate': 'Bearer realm="metrics"' },
     });
   }
 }
 
-for (const path of ['/metrics', '/internal/metrics'] as const) {
+// The metrics token is the route's own check (authorize), not a caller credential, so the route
+// declares its security itself: none, or the token where the deployment sets METRICS_TOKEN.
+metricsRoutes.openAPIRegistry.registerComponent('securitySchemes', 'metricsToken', {
+  type: 'http',
+  scheme: 'bearer',
+  description: "The deployment's METRICS_TOKEN, required only where it is set",
+});
+
+const METRICS_OPERATIONS = [
+  ['/metrics', 'getMetrics'],
+  ['/internal/metrics', 'getInternalMetrics'],
+] as const;
+
+for (const [path, operationId] of METRICS_OPERATIONS) {
   metricsRoutes.openapi(
     createRoute({
       method: 'get',
       path,
+      operationId,
       middleware: [protect(PUBLIC)],
+      security: [{ metricsToken: [] }, {}],
       tags: ['health'],
       summary: 'Prometheus metrics (text exposition format), from the request-log rollups',
       description:

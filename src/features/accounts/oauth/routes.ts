@@ -21,10 +21,10 @@ import { emailAllowed } from '../whitelist';
 import { getDb } from '../../../db/client';
 import { findUser, userView } from '../users';
 import { ApiError } from '../../../lib/errors';
-import { createRouter, errorResponses } from '../../../lib/router';
+import { createRouter, ErrorSchema, errorResponses } from '../../../lib/router';
 import { UserSchema } from '../auth-routes';
 
-// The OAuth / OpenID Connect login flow of seed 004, under /api/v1 (all public: they are how one
+// The OAuth / OpenID Connect login flow, under /api/v1 (all public: they are how one
 // signs in). Browser round trip:
 //   GET /auth/{provider}/login          → 302 to the provider (state + PKCE S256 + nonce stored)
 //   GET /auth/{provider}/callback       → code exchanged, ID token verified, user found or created,
@@ -68,6 +68,15 @@ const redirectResponse = (description: string) => ({
   content: { 'text/plain': { schema: z.string().max(0).openapi({ description: 'Empty body' }) } },
 });
 
+// A redirect's success is its 302; these steps never answer 2xx. `default` says that any status not
+// listed comes in the error envelope, which is also what OpenAPI linters accept in place of a 2xx.
+const otherStatuses = {
+  default: {
+    description: 'Any other status: the error envelope',
+    content: { 'application/json': { schema: ErrorSchema } },
+  },
+};
+
 const LoginResult = z
   .object({
     user: UserSchema,
@@ -89,11 +98,16 @@ oauthRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/auth/{provider}/login',
+    operationId: 'startOAuthLogin',
     tags: ['auth'],
     summary: 'Start signing in with an OAuth provider (seed 004; `google`)',
     middleware: [protect(PUBLIC)],
     request: { params: ProviderParam },
-    responses: { 302: redirectResponse("To the provider's sign-in page"), ...errorResponses(400, 404, 503) },
+    responses: {
+      302: redirectResponse("To the provider's sign-in page"),
+      ...errorResponses(400, 404, 503),
+      ...otherStatuses,
+    },
   }),
   async (c) => {
     const config = c.var.config;
@@ -124,6 +138,7 @@ oauthRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/auth/{provider}/callback',
+    operationId: 'completeOAuthLogin',
     tags: ['auth'],
     summary: 'Where the provider sends the browser back; signs in and hands over a one-time login token',
     middleware: [protect(PUBLIC)],
@@ -138,6 +153,7 @@ oauthRoutes.openapi(
     responses: {
       302: redirectResponse('To /api/v1/auth/login-success-redirect?token=…'),
       ...errorResponses(400, 401, 403, 404, 409, 502, 503),
+      ...otherStatuses,
     },
   }),
   async (c) => {
@@ -184,7 +200,7 @@ oauthRoutes.openapi(
   },
 );
 
-// Seed 004 has this hop between the callback and validate-token (there, a page that handed the
+// Clients of this flow expect a hop between the callback and validate-token (originally a page that handed the
 // temporary token on). It stays a plain redirect: it neither reads nor spends the token, so the flow
 // works with no frontend at all. A single-page app can instead call validate-token itself (with
 // credentials) and never follow this hop; the cookies land on the API's origin either way.
@@ -192,11 +208,16 @@ oauthRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/auth/login-success-redirect',
+    operationId: 'forwardLoginToken',
     tags: ['auth'],
     summary: 'Post-login hop (seed 004): forwards the one-time login token to validate-token',
     middleware: [protect(PUBLIC)],
     request: { query: TokenQuery },
-    responses: { 302: redirectResponse('To /api/v1/auth/validate-token?token=…'), ...errorResponses(400) },
+    responses: {
+      302: redirectResponse('To /api/v1/auth/validate-token?token=…'),
+      ...errorResponses(400),
+      ...otherStatuses,
+    },
   }),
   async (c) => {
     const { token } = c.req.valid('query');
@@ -208,6 +229,7 @@ oauthRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/auth/validate-token',
+    operationId: 'redeemLoginToken',
     tags: ['auth'],
     summary: 'Spend the one-time login token (60 s) and set the HTTP-only auth cookies',
     middleware: [protect(PUBLIC)],
