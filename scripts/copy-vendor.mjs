@@ -11,7 +11,12 @@ const require = createRequire(join(root, 'package.json'));
 // ReDoc's footer always loads its logo from a CDN; point it at an inline image so the docs make no
 // outside request (the page's CSP would block it anyway).
 const OFFLINE_REWRITES = {
-  'redoc.standalone.js': [['https://cdn.redoc.ly/redoc/logo-mini.svg', 'data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22/%3E']],
+  'redoc.standalone.js': [
+    [
+      'https://cdn.redoc.ly/redoc/logo-mini.svg',
+      'data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22/%3E',
+    ],
+  ],
 };
 
 const copies = [

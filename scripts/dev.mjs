@@ -10,7 +10,9 @@ const wrangler = join(root, 'node_modules', '.bin', process.platform === 'win32'
 const env = { ...process.env, WRANGLER_SEND_METRICS: 'false' };
 // `--persist-to=DIR` and `--persist-to DIR` both reach the migration step, so the server and its
 // migrations use the same local database.
-const extra = process.argv.slice(2).flatMap((a) => (a.startsWith('--persist-to=') ? ['--persist-to', a.slice(13)] : [a]));
+const extra = process.argv
+  .slice(2)
+  .flatMap((a) => (a.startsWith('--persist-to=') ? ['--persist-to', a.slice(13)] : [a]));
 const persist = extra.includes('--persist-to') ? ['--persist-to', extra[extra.indexOf('--persist-to') + 1]] : [];
 
 spawnSync(process.execPath, [join(root, 'scripts', 'copy-vendor.mjs')], { stdio: 'inherit' });
@@ -26,7 +28,12 @@ if (migrate.status !== 0) {
 }
 
 const hasFlag = (flag) => extra.includes(flag);
-const args = ['dev', ...(hasFlag('--ip') ? [] : ['--ip', '127.0.0.1']), ...(hasFlag('--port') ? [] : ['--port', '8787']), ...extra];
+const args = [
+  'dev',
+  ...(hasFlag('--ip') ? [] : ['--ip', '127.0.0.1']),
+  ...(hasFlag('--port') ? [] : ['--port', '8787']),
+  ...extra,
+];
 const child = spawn(wrangler, args, { cwd: root, env, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

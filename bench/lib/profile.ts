@@ -49,8 +49,6 @@ function decodeMappings(mappings: string): LineMap[] {
   const out: LineMap[] = [];
   let src = 0;
   let srcLine = 0;
-  let srcCol = 0;
-  let name = 0;
   for (const line of mappings.split(';')) {
     const lm: LineMap = { cols: [], sources: [], lines: [] };
     let col = 0;
@@ -73,8 +71,7 @@ function decodeMappings(mappings: string): LineMap[] {
         if (fields.length >= 4) {
           src += fields[1] ?? 0;
           srcLine += fields[2] ?? 0;
-          srcCol += fields[3] ?? 0;
-          if (fields.length >= 5) name += fields[4] ?? 0;
+          // Fields 4 and 5 (source column, name index) are relative too, but nothing here reads them.
           lm.cols.push(col);
           lm.sources.push(src);
           lm.lines.push(srcLine);

@@ -14,12 +14,6 @@ interface Organization {
   name: string;
   slug: string;
 }
-interface StoredRequest {
-  id: number;
-  user_id: string | null;
-  text: string;
-  response: string | null;
-}
 
 const json = { 'content-type': 'application/json' };
 
@@ -63,7 +57,7 @@ async function expectNotFound(res: Response, who: string): Promise<void> {
   try {
     await expectEnvelope(res, 404, 'RESOURCE_NOT_FOUND');
   } catch (e) {
-    throw new Error(`${who}: ${(e as Error).message}`);
+    throw new Error(`${who}: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -1,4 +1,3 @@
-import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { waitForRequestRow } from '../helpers/db';
 import { expectEnvelope, mockRequests, openaiEnv, postJson } from '../helpers/http';

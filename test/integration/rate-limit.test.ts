@@ -348,7 +348,8 @@ describe('WebSocket connections (5 per minute per client)', () => {
     }
     expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, true, true, false]);
     expect(decisions.map((d) => d.remaining)).toEqual([4, 3, 2, 1, 0, 0]);
-    const last = decisions[5]!;
+    const last = decisions[5];
+    if (!last) throw new Error('expected six decisions');
     expect(last).toMatchObject({ limit: 5, windowSeconds: 60 });
     expect(last.resetAt % 60).toBe(0);
     expect(last.retryAfterSeconds).toBeGreaterThanOrEqual(1);

@@ -136,9 +136,11 @@ export async function* routeStream(
   deps: RouteDeps,
 ): AsyncGenerator<RoutedEvent> {
   const opened = await withFailover(targets, deps, async (target, attempt, attempts) => {
-    const iterator = target.provider
-      .stream({ ...request, model: target.model }, { config: deps.config, signal: attempt.signal })
-      [Symbol.asyncIterator]();
+    const events = target.provider.stream(
+      { ...request, model: target.model },
+      { config: deps.config, signal: attempt.signal },
+    );
+    const iterator = events[Symbol.asyncIterator]();
     const first = await iterator.next();
     return { iterator, first, target, attempts, attempt };
   });
