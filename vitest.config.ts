@@ -44,6 +44,10 @@ export default defineConfig(async () => {
           },
         },
         {
+          // Checks that read the source tree as text (no runtime needed).
+          test: { name: 'static', include: ['test/static/**/*.test.ts'], environment: 'node' },
+        },
+        {
           test: {
             name: 'e2e',
             include: ['test/e2e/**/*.test.ts'],

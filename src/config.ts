@@ -167,7 +167,7 @@ const ConfigSchema = z
     STREAM_HOLD_MS: int(1_000, 0, 60_000),
     CACHE_TTL_SECONDS: int(3_600, 60, 30 * 86_400),
     // Per client (API key, else user, else IP): a token bucket of RATE_LIMIT_BURST refilled at
-    // RATE_LIMIT_PER_MINUTE (seed 002: 100/min, burst 20). Per organization per hour by tier (seed 003).
+    // RATE_LIMIT_PER_MINUTE (100/min, burst 20). Per organization per hour by tier.
     RATE_LIMIT_ENABLED: bool(true),
     RATE_LIMIT_PER_MINUTE: int(100, 1, 1_000_000),
     RATE_LIMIT_BURST: int(20, 1, 1_000_000),

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { type AnySQLiteColumn, index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
-// Timestamps are ISO 8601 UTC text with milliseconds, the format API.md promises on the wire,
+// Timestamps are ISO 8601 UTC text with milliseconds, the format docs/api.md promises on the wire,
 // so rows serialize without conversion and sort lexicographically.
 const createdAt = () =>
   text('created_at')
@@ -63,7 +63,7 @@ export const memberships = sqliteTable(
 export const REQUEST_STATUSES = ['completed', 'failed', 'cancelled'] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
-// One row per AI call, whatever its dialect; seed 000's `requests` are the `requests` dialect.
+// One row per AI call, whatever its dialect; rows of POST /api/v1/requests are the `requests` dialect.
 export const requests = sqliteTable(
   'requests',
   {

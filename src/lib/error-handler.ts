@@ -27,7 +27,7 @@ function toApiError(err: unknown, c: Context<AppEnv>): ApiError {
 }
 
 // One handler; the body's shape is the one the request's surface or route declared (the SDK-compatible
-// surfaces answer in the format their official SDKs parse, API.md §2), else the platform envelope.
+// surfaces answer in the format their official SDKs parse, docs/api.md), else the platform envelope.
 export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
   c.set('errorCode', err.code);
   const requestId = c.get('requestId') ?? newRequestId();

@@ -1,4 +1,4 @@
-// The one error catalogue of API.md §2: every 4xx/5xx the API sends is one of these codes.
+// The one error catalogue of docs/api.md: every 4xx/5xx the API sends is one of these codes.
 export const ERROR_CATALOGUE = {
   VALIDATION_ERROR: { status: 400, message: 'The request contains invalid data' },
   AUTHENTICATION_REQUIRED: { status: 401, message: 'Authentication is required' },

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { ApiError } from './errors';
 
-// API.md: limit (default 50, max 100) and one of offset, page (1-based) or an opaque cursor.
+// docs/api.md, pagination: limit (default 50, max 100) and one of offset, page (1-based) or an opaque cursor.
 export const PaginationQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).optional(),
   offset: z.coerce.number().int().min(0).optional(),

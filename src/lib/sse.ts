@@ -1,3 +1,4 @@
+import { TIMED_OUT, withDeadline } from './deadline';
 import { ApiError } from './errors';
 
 export interface SseEncoder<E> {
@@ -31,14 +32,6 @@ function settle<E>(p: Promise<IteratorResult<E>>): Promise<Step<E>> {
   );
 }
 
-function raceTimer<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
 function toApiError(err: unknown): ApiError {
   return err instanceof ApiError ? err : new ApiError('INTERNAL_ERROR');
 }
@@ -51,17 +44,17 @@ export async function sseResponse<E>(
   opts: SseOptions,
 ): Promise<Response> {
   let pending: Promise<Step<E>> | undefined = settle(events.next());
-  const first = await raceTimer(pending, opts.holdMs);
-  if (first !== 'timeout' && 'error' in first) throw first.error;
+  const first = await withDeadline(pending, opts.holdMs);
+  if (first !== TIMED_OUT && 'error' in first) throw first.error;
 
   let closed = false;
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (closed) return;
       pending ??= settle(events.next());
-      const step = await raceTimer(pending, opts.keepAliveMs);
+      const step = await withDeadline(pending, opts.keepAliveMs);
       if (closed) return;
-      if (step === 'timeout') {
+      if (step === TIMED_OUT) {
         controller.enqueue(encoder.encode(KEEP_ALIVE_FRAME));
         return;
       }

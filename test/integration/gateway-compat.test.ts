@@ -130,6 +130,33 @@ describe('Anthropic surface: POST /v1/messages', () => {
     expect(body.error.type).toBe('invalid_request_error');
     expect(String(body.error.message)).toContain('max_tokens');
   });
+
+  it('refuses tool use rather than answering without the tools', async () => {
+    const res = await postJson('/v1/messages', {
+      model: 'edgeway-local',
+      max_tokens: 50,
+      messages: user('x'),
+      tools: [{ name: 'f', input_schema: { type: 'object' } }],
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { type: string; error: Json };
+    expect(body.error.type).toBe('invalid_request_error');
+    expect(String(body.error.message)).toContain('tools');
+  });
+});
+
+describe('multi-provider chat: POST /api/v1/aisuite/chat', () => {
+  it('refuses tool calling rather than answering without the tools', async () => {
+    const res = await postJson('/api/v1/aisuite/chat', {
+      model: 'local:edgeway-local',
+      messages: user('x'),
+      tools: [{ type: 'function', function: { name: 'f', parameters: {} } }],
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; details: { field: string }[] } };
+    expect(body.error.code).toBe('VALIDATION_ERROR');
+    expect(body.error.details.map((d) => d.field)).toContain('tools');
+  });
 });
 
 describe('requests cannot pick the upstream', () => {

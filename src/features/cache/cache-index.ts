@@ -22,6 +22,7 @@ export interface CacheStats {
 
 // One per tenant: the authoritative list of its cached answers (for size, eviction, clear-by-pattern)
 // and its hit/miss counters. KV holds the answers themselves; KV cannot count or list consistently.
+// Why: docs/design/cache.md#cacheindex-entries-counters-eviction
 export class CacheIndex extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);

@@ -1,7 +1,7 @@
 import type { Config } from '../../config';
 import { ApiError } from '../../lib/errors';
 import { describeError, type Logger } from '../../lib/log';
-import { isUpstreamFailure } from '../providers';
+import { isUpstreamFailure, lastUserIndex } from '../providers';
 import type { FinishReason, Usage } from '../providers';
 import { cacheKey } from './cache-key';
 import { type Embedder, embedderFor } from './embedders';
@@ -74,7 +74,7 @@ export function cachePolicy(headers: Headers, config: Config): CachePolicy {
 }
 
 function lastUser(request: RouteRequest): { prompt: string; context: RouteRequest['messages'] } {
-  const i = request.messages.map((m) => m.role).lastIndexOf('user');
+  const i = lastUserIndex(request.messages);
   if (i < 0) return { prompt: '', context: request.messages };
   return {
     prompt: request.messages[i]?.content ?? '',
@@ -133,7 +133,7 @@ async function contextHash(deps: CacheDeps, target: Target, request: RouteReques
 type StoredAnswer = CachedAnswer & { expiresAt: number };
 
 // KV deletes expired keys only eventually (and keeps at least 60 s); the answer carries its own
-// deadline so the TTL holds to the second.
+// deadline so the TTL holds to the second. Why: docs/design/cache.md#the-ttl-deadline
 function parse(raw: string | null): CachedAnswer | undefined {
   if (raw === null) return undefined;
   try {

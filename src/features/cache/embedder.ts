@@ -20,8 +20,7 @@ const STOP_WORDS = new Set(
 
 // A local, deterministic embedder: feature hashing into 512 signed buckets, L2-normalized, of content
 // words (weight 1) with their character trigrams (0.4), and function words (0.25). No model to
-// download. Measured: rephrasings score ≥ 0.97 ("What is the capital city of France?" ~ "Tell me the
-// capital city of France"), a changed subject ≤ 0.70 (France ~ Germany: 0.66).
+// download. Measured scores: docs/design/cache.md#embedders
 export function embed(text: string): Float32Array {
   const v = new Float32Array(EMBEDDING_DIMENSIONS);
   const add = (feature: string, weight: number) => {

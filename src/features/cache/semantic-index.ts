@@ -10,11 +10,8 @@ export interface SemanticMatch {
   score: number;
 }
 
-// Vectors of earlier prompts for one (tenant, provider:model) scope: KV cannot search, and
-// Vectorize has no local mode. Each entry also carries a hash of everything but the last user
-// message (system prompt, history, sampling), so only prompts asked in the same context can match.
-// The scope's name includes the embedder, so one index holds one embedder's unit vectors; their length
-// is whatever that embedder gives.
+// Unit vectors of earlier prompts for one (tenant, provider:model, embedder) scope, each with its context hash.
+// Why: docs/design/cache.md#semantic-cache
 export class SemanticIndex extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);

@@ -1,4 +1,4 @@
-import { createRoute, type OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono, type RouteConfig, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../../env';
 import { errorResponses } from '../../lib/router';
@@ -28,10 +28,9 @@ function validBody<Req>(c: Context<AppEnv>): Req {
   return (c.req as unknown as { valid(target: 'json'): Req }).valid('json');
 }
 
-// The statuses a chat call can answer with, in the dialect's own error shape.
-function errors<Req, Ans>(dialect: Dialect<Req, Ans>) {
-  const platform = errorResponses(400, 401, 403, 413, 429, 502, 503, 504);
-  const schema = dialect.errorSchema;
+// Error answers for the API document in a dialect's own error shape (the platform envelope by default).
+export function dialectErrorResponses(schema: z.ZodType | undefined, ...statuses: number[]) {
+  const platform = errorResponses(...statuses);
   if (!schema) return platform;
   return Object.fromEntries(
     Object.entries(platform).map(([status, r]) => [
@@ -80,7 +79,7 @@ export function chatEndpoint<Req, Ans>(
     request: { body: { required: true, content: { 'application/json': { schema: dialect.request } } } },
     responses: {
       [status]: { description: alwaysStream ? 'Server-sent events' : 'The answer', content },
-      ...errors(dialect),
+      ...dialectErrorResponses(dialect.errorSchema, 400, 401, 403, 413, 429, 502, 503, 504),
     },
   });
   router.openapi(config, (c) => answer(c, dialect, validBody<Req>(c), alwaysStream));

@@ -40,7 +40,7 @@ export interface Dialect<Req, Ans> {
   error: ErrorBody;
   // The schema of `error`'s body, for the API document; the platform envelope when absent.
   errorSchema?: z.ZodType;
-  // 200 unless the dialect says otherwise (seed 000 answers 201 with the stored row's id).
+  // 200 unless the dialect says otherwise (the requests endpoint answers 201 with the stored row's id).
   status?: 200 | 201;
   awaitRecord?: boolean;
 }

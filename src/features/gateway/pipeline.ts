@@ -82,7 +82,7 @@ function record(deps: PipelineDeps, call: ChatCall, settled: Settled, awaitIt: b
 }
 
 // Non-streaming: cache (exact, then semantic), then one routed call shared by identical concurrent
-// misses, recorded once per caller. `awaitRecord` is for dialects that return the row id (seed 000).
+// misses, recorded once per caller. `awaitRecord` is for dialects that return the row id (the requests endpoint).
 export async function runChat(deps: PipelineDeps, call: ChatCall, awaitRecord = false): Promise<ChatOutcome> {
   const targets = planTargets(call, deps.config);
   const primary = targets[0] as Target;

@@ -60,7 +60,7 @@ export function requestRow(call: RecordedCall, s: Settled): NewRequestRow {
 }
 
 // One row per call, whatever its dialect and outcome. A cache hit costs nothing upstream.
-// With the id (seed 000 answers with it) the row is written at once; otherwise it joins the batch.
+// With the id (the requests endpoint answers with it) the row is written at once; otherwise it joins the batch.
 export function recordCall(db: Database, call: RecordedCall, s: Settled): Promise<number> {
   return insertRequest(db, requestRow(call, s));
 }

@@ -1,7 +1,8 @@
+import { microBatcher } from '../../lib/micro-batch';
 import type { NewRequestRow } from '../../db/schema';
 
 // Column order of the one INSERT every background-recorded call uses. A plain prepared statement:
-// the query builder cost ~90 µs a row on the request's thread (bench/RESULTS.md).
+// the query builder cost ~90 µs a row on the request's thread. Why: docs/design/request-log.md#why
 const COLUMNS = [
   'user_id',
   'organization_id',
@@ -50,42 +51,16 @@ function values(r: NewRequestRow): (string | number | null)[] {
   ];
 }
 
-const FLUSH_AFTER_MS = 20;
-const MAX_BATCH = 50;
-
-interface Batch {
-  d1: D1Database;
-  rows: NewRequestRow[];
-  done: Promise<void>;
-  flush: () => void;
-}
-
 // Rows of one isolate are written together: one D1 batch (one transaction) per 20 ms or 50 rows
-// instead of one write per call. Each caller hands `done` to waitUntil, so the invocation that
-// produced a row stays alive until it is written.
-let current: Batch | undefined;
-
-function open(d1: D1Database): Batch {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const batch: Batch = {
-    d1,
-    rows: [],
-    flush: release,
-    done: gate.then(async () => {
-      if (current === batch) current = undefined;
-      const stmt = d1.prepare(INSERT);
-      await d1.batch(batch.rows.map((r) => stmt.bind(...values(r))));
-    }),
-  };
-  setTimeout(release, FLUSH_AFTER_MS);
-  return batch;
-}
-
-export function logRequest(d1: D1Database, row: NewRequestRow): Promise<void> {
-  if (!current || current.d1 !== d1) current = open(d1);
-  const batch = current;
-  batch.rows.push(row);
-  if (batch.rows.length >= MAX_BATCH) batch.flush();
-  return batch.done;
-}
+// instead of one write per call. Why: docs/design/request-log.md#per-isolate-batches
+export const logRequest: (d1: D1Database, row: NewRequestRow) => Promise<void> = microBatcher<
+  D1Database,
+  NewRequestRow
+>({
+  flushAfterMs: 20,
+  maxItems: 50,
+  write: async (d1, rows) => {
+    const stmt = d1.prepare(INSERT);
+    await d1.batch(rows.map((r) => stmt.bind(...values(r))));
+  },
+});

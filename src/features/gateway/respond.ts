@@ -38,7 +38,7 @@ export async function beginCall(c: Context<AppEnv>, dialect: string): Promise<Ca
   };
 }
 
-// X-Cache-Status on every AI answer (API.md), and the score of a semantic hit.
+// X-Cache-Status on every AI answer (docs/api.md), and the score of a semantic hit.
 export function cacheHeaders(cache: CacheLookup): Record<string, string> {
   return {
     'X-Cache-Status': cache.status,

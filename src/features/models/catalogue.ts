@@ -7,7 +7,7 @@ export interface CatalogueEntry {
   context_length: number;
   description: string;
   capabilities: string[];
-  // USD per 1,000 tokens, the unit of seed 002's example (gpt-4: 0.03 in, 0.06 out).
+  // USD per 1,000 tokens, the unit the platform's model list uses (gpt-4: 0.03 in, 0.06 out).
   cost_per_token: { input: number; output: number };
 }
 
@@ -114,7 +114,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
 ];
 
 const BY_ID = new Map(CATALOGUE.map((m) => [m.id, m]));
-// seed 004 writes "anthropic:claude-3-sonnet"; map the short names people use to catalogue ids.
+// aisuite callers write "anthropic:claude-3-sonnet"; map the short names people use to catalogue ids.
 const ALIASES: Record<string, string> = {
   'claude-3-sonnet': 'claude-3-sonnet-20240229',
   'claude-3-haiku': 'claude-3-5-haiku-latest',

@@ -10,7 +10,7 @@ export interface Target {
   entry: CatalogueEntry | undefined;
 }
 
-// aisuite's provider names (seed 004) next to ours.
+// aisuite's provider names next to ours.
 const PROVIDER_ALIASES: Record<string, ProviderId> = {
   aws: 'bedrock',
   ollama: 'openai-compatible',
@@ -23,7 +23,7 @@ function providerId(prefix: string): ProviderId | undefined {
   return PROVIDER_ALIASES[lower];
 }
 
-// "provider:model" (seed 004) names both; a bare id must be in the catalogue. The caller's field name
+// "provider:model" (aisuite's form) names both; a bare id must be in the catalogue. The caller's field name
 // goes into the 400 so clients see which of model / fallbacks[i] was wrong.
 export function parseTarget(spec: string | undefined, config: Config, field = 'model'): Target {
   if (spec === undefined || spec.trim() === '') {

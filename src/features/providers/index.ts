@@ -11,4 +11,4 @@ export {
   type StreamEvent,
   type Usage,
 } from './types';
-export { lastUserIndex, lastUserText } from './messages';
+export { lastUserIndex, lastUserText, UsageSchema } from './messages';

@@ -21,7 +21,7 @@ export function getProvider(id: ProviderId): Provider {
   return PROVIDERS[id];
 }
 
-// Which vendors this deployment can reach, as health reports them (seed 002's `providers_configured`).
+// Which vendors this deployment can reach, as health reports them (its `providers_configured` field).
 export function providersConfigured(config: Config): Record<string, boolean> {
   return {
     openai: openaiProvider.isConfigured(config),

@@ -9,25 +9,10 @@ import type { LimitDecision, LimitPolicy } from './rate-limiter';
 import type { AppEnv, Bindings } from '../../env';
 import { ApiError } from '../../lib/errors';
 import { describeError, type Logger } from '../../lib/log';
+import { TIMED_OUT, withDeadline } from '../../lib/deadline';
 
-// Rate limits (API.md §2), counted in the RateLimiter Durable Object, never in KV:
-//   - per client — API key, else user, else IP — a token bucket of RATE_LIMIT_BURST tokens refilled
-//     at RATE_LIMIT_PER_MINUTE (seed 002: 100/min, burst 20);
-//   - per organization, a fixed hourly window by tier (seed 003): TIER_LIMIT_FREE/PRO/ENTERPRISE, and
-//     for `custom` the organization's settings.rate_limit_per_hour;
-//   - per client, WS_CONNECTIONS_PER_MINUTE new WebSocket connections (takeWebSocketSlot).
-// Both request limits are taken in parallel; a request refused by one is refunded to the other, so
-// refused requests use up nothing. Every response carries the X-RateLimit-* headers of the most
-// constrained limit; a 429 RATE_LIMIT_EXCEEDED adds Retry-After.
-//
-// When the limiter itself fails (binding missing, Durable Object unreachable, error or no answer within
-// LIMITER_TIMEOUT_MS) the request is served without rate limiting (fail open): a warning is logged
-// without credentials or client keys, and the X-RateLimit-* headers are left out, since there is no count to
-// report. Availability of the API does not hang on an accounting service, and the limits that protect money
-// and accounts still hold, because they live in D1: the monthly organization quota and the login attempt
-// limits. The one exception is a Durable Object that reports itself overloaded: that only happens when
-// one key receives far more traffic than any limit admits, so that request is refused with
-// 429 and Retry-After: 1 (fail closed), and a flood cannot open the limiter by overloading it.
+// Per-client bucket, per-organization hourly window by tier, WebSocket slots; fails open when the limiter fails.
+// Why: docs/design/rate-limits.md
 
 const LIMITER_TIMEOUT_MS = 2_000;
 
@@ -133,18 +118,9 @@ function overloadRefusal(policy: LimitPolicy): LimitDecision {
 }
 
 async function withTimeout<T>(work: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`rate limiter did not answer within ${LIMITER_TIMEOUT_MS} ms`)),
-      LIMITER_TIMEOUT_MS,
-    );
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const result = await withDeadline(work, LIMITER_TIMEOUT_MS);
+  if (result === TIMED_OUT) throw new Error(`rate limiter did not answer within ${LIMITER_TIMEOUT_MS} ms`);
+  return result;
 }
 
 interface Charged {
@@ -168,7 +144,8 @@ async function takeOrganization(env: Bindings, config: Config, organizationId: s
   return policy ? await take(env, `org:${organizationId}`, policy) : null;
 }
 
-// The decision to report for this request, or null when the limiter failed (fail open, see above).
+// The decision to report for this request, or null when the limiter failed (fail open).
+// Why: docs/design/rate-limits.md#when-the-limiter-fails
 async function checkRequest(c: Context<AppEnv>, config: Config): Promise<LimitDecision | null> {
   const { key, identity } = await resolveClientKey(c);
   try {

@@ -1,16 +1,14 @@
 import { DurableObject } from 'cloudflare:workers';
 
-// One limiter key per instance (`idFromName`): a client (`client:key:<id>`, `client:user:<id>`,
-// `client:ip:<address>`), an organization (`org:<id>`) or a client's WebSocket connections
-// (`ws:<client key>`). Durable Objects are single-threaded and every read and write below goes
-// through the synchronous SQLite-backed `ctx.storage.kv`, with no `await` between them, so a
-// take() is atomic: N parallel callers against k tokens admit exactly k.
+// One limiter key per instance: `client:<client key>`, `org:<id>` or `ws:<client key>`. Every read and write below
+// is synchronous (`ctx.storage.kv`, no `await` between them), so a take() is atomic.
+// Why: docs/design/rate-limits.md#atomic-take
 
 export type LimitPolicy =
   // Token bucket: holds up to `capacity` tokens (the burst), refilled continuously at
   // `refillPerMinute`. Reported as a limit of `refillPerMinute` per 60-second window.
   | { kind: 'bucket'; capacity: number; refillPerMinute: number }
-  // Fixed window aligned to the epoch (an hourly window resets on the hour, as in seed 003's example).
+  // Fixed window aligned to the epoch (an hourly window resets on the hour).
   | { kind: 'window'; limit: number; windowSeconds: number };
 
 export interface LimitDecision {

@@ -130,6 +130,7 @@ function eventValues(e: RequestEvent, batchId: string): (string | number | null)
 // One delivery of the request log, written in one D1 batch (one transaction): the events, then the
 // rollups and histograms computed from what this delivery inserted. If the write fails, the whole
 // batch is retried; after max_retries it goes to the dead-letter queue (wrangler.toml).
+// Why: docs/design/request-log.md#the-consumer-one-transaction-per-delivery-idempotent
 export async function handleQueue(batch: MessageBatch<unknown>, env: Pick<Env, 'DB'>): Promise<void> {
   const log = createLogger({ queue: batch.queue });
   const events: RequestEvent[] = [];

@@ -5,9 +5,10 @@ import type { AppEnv } from '../../env';
 import { describeError } from '../../lib/log';
 import type { CallSlot, CallSummary } from '../../lib/call-slot';
 import { sendLogEvent } from './log-batch';
+import { TIMED_OUT, withDeadline } from '../../lib/deadline';
 
 // One message on the REQUEST_LOG queue per HTTP request. Only bounded, secret-free fields: the route
-// is the matched pattern, never the raw path or query.
+// is the matched pattern, never the raw path or query. Why: docs/design/request-log.md#the-event
 export interface RequestEvent {
   kind: 'request';
   v: 1;
@@ -76,15 +77,8 @@ function round(ms: number): number {
 async function callSummary(slot: CallSlot | undefined, isStream: boolean): Promise<CallSummary | undefined> {
   if (!slot?.started) return undefined;
   if (!isStream) return Promise.race([slot.summary, Promise.resolve(undefined)]);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      slot.summary,
-      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), STREAM_SUMMARY_CAP_MS))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const summary = await withDeadline(slot.summary, STREAM_SUMMARY_CAP_MS);
+  return summary === TIMED_OUT ? undefined : summary;
 }
 
 // Everything read from the context is read at once, when the response is final; only the AI call's
@@ -156,11 +150,9 @@ export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {
   waitUntil(
     (async () => {
       try {
-        await sendLogEvent(queue, await event(), (err) =>
-          log?.warn('request log send failed', { error: describeError(err) }),
-        );
+        await sendLogEvent(queue, await event());
       } catch (err) {
-        log?.warn('request log event failed', { error: describeError(err) });
+        log?.warn('request log send failed', { error: describeError(err) });
       }
     })(),
   );

@@ -6,7 +6,7 @@ import { createRouter, errorResponses } from '../../lib/router';
 import { AI_READ, identify, protect } from '../accounts';
 import { chatEndpoint, type Dialect, findRequest, platformError, UsageSchema } from '../gateway';
 
-// Seed 000's request handler, mounted at /api/v1/requests.
+// The stored-request endpoints, POST /requests and GET /requests/{id}, mounted at /api/v1.
 export const requestsRoutes = createRouter();
 
 const CreateRequestBody = z
@@ -46,7 +46,7 @@ const RequestRecord = z
   })
   .openapi('RequestRecord');
 
-// Seed 000 answers 201 with the stored row's id, so this dialect waits for the record; it never streams.
+// POST /requests answers 201 with the stored row's id, so this dialect waits for the record; it never streams.
 const requestsDialect: Dialect<CreateRequestBody, CreateRequestResponse> = {
   name: 'requests',
   request: CreateRequestBody,
@@ -93,7 +93,7 @@ const getRequest = createRoute({
 
 requestsRoutes.openapi(getRequest, async (c) => {
   const raw = c.req.valid('param').id;
-  // Ids are integers (seed 000); anything else cannot name a request, so it is simply not found.
+  // Request ids are integers; anything else cannot name a request, so it is simply not found.
   const id = /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : Number.NaN;
   const row = Number.isSafeInteger(id) ? await findRequest(getDb(c.env.DB), id) : undefined;
   // A request made with an account is private to it: anyone else is told it does not exist.

@@ -1,13 +1,8 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ndjsonLines } from '../../lib/ndjson';
 
-// The meeting point of identical cache misses from every isolate and colo: one object per shard of a
-// tenant's keys holds the flights in progress (a warm object per shard, not a new one per key — a
-// new object costs far more than a call to a warm one), keyed by mode and tenant-scoped KV key. The
-// first to claim a key leads (calls upstream); later claimers follow. A call (complete mode) costs the
-// leader two plain RPCs, claim and settle, and a follower one; a stream is published as NDJSON lines
-// over one RPC stream, replayed to late followers. Memory only: a flight lives seconds, and an evicted
-// object simply means the next miss leads.
+// Where identical cache misses from every isolate and colo meet: the flights of one shard of a tenant's keys.
+// Why: docs/design/single-flight.md#where-flights-meet
 
 export type StreamClaim =
   { role: 'leader'; lease: string } | { role: 'follower'; ticket: string; events: ReadableStream<Uint8Array> };
@@ -16,7 +11,7 @@ export type StreamClaim =
 export type CompleteClaim = { role: 'leader'; lease: string } | { role: 'follower'; line: string | null };
 
 // After an answer, twins that missed KV just before its write (or read a colo whose KV copy is not
-// there yet) are still handed it here for this long.
+// there yet) are still handed it here for this long. Why: docs/design/single-flight.md#lingering-answers
 const LINGER_MS = 2_000;
 // An answer stored longer ago than this is no longer held by any flight (clear uses it).
 export const FLIGHT_MEMORY_MS = 10_000;

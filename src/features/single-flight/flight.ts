@@ -1,8 +1,5 @@
-// Single-flight across isolates: identical cache misses meet in a CacheFlight Durable Object (one of a
-// tenant's shards, keyed inside by mode and tenant-scoped cache key). The leader calls upstream and hands what it gets to the object;
-// followers get it from the object, never from a promise of another request. If the object cannot be
-// reached the request simply goes upstream on its own (fail open: a duplicate call, never a failed
-// request). flight-complete.ts and flight-stream.ts hold the two modes.
+// Single-flight across isolates: the leader calls upstream, followers read its result from a CacheFlight object;
+// fail open. flight-complete.ts and flight-stream.ts hold the two modes. Why: docs/design/single-flight.md
 import { z } from 'zod';
 import type { CacheFlight } from './cache-flight';
 import { ApiError, ERROR_CATALOGUE, type ErrorCode } from '../../lib/errors';

@@ -13,6 +13,7 @@ import type { RoutedEvent } from '../gateway';
 // answering is joined once more; after that the request stops waiting on others.
 const MAX_ROUNDS = 2;
 // Followers of a call wait this much past the leader's routing budget before giving up on it.
+// Why: docs/design/single-flight.md#vanished-leaders
 const LEASE_MARGIN_MS = 5_000;
 
 interface SharedCall {

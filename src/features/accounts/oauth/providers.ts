@@ -2,7 +2,7 @@ import type { Config } from '../../../config';
 import { ApiError } from '../../../lib/errors';
 import { base64url, randomToken } from '../../../lib/crypto';
 
-// OpenID Connect sign-in providers (seed 004: `GET /auth/{provider}/login`). Only Google for now; a new
+// OpenID Connect sign-in providers (`GET /auth/{provider}/login`). Only Google for now; a new
 // provider is one more entry in PROVIDERS. Endpoints default to the provider's real ones and can be
 // pointed elsewhere (tests use the mock OpenID provider in test/mock-upstream/oidc.ts).
 

@@ -2,9 +2,9 @@ import { z } from '@hono/zod-openapi';
 import type { Dialect } from '../dialect';
 import { OpenAIChatResponse, openaiCompletionBody, openaiStreamEncoder } from './openai';
 import { platformError } from './platform';
-import { Fallbacks, MAX_MESSAGES, MaxTokens, ModelSpec, Temperature } from './shared';
+import { Fallbacks, MAX_MESSAGES, MaxTokens, ModelSpec, NoTools, Temperature } from './shared';
 
-// Seed 004's multi-provider chat (aisuite): `model` is "provider:model"; the answer is an OpenAI
+// The multi-provider chat (aisuite): `model` is "provider:model"; the answer is an OpenAI
 // chat.completion object, as aisuite returns, and errors are the platform's.
 export const AisuiteChatRequest = z
   .object({
@@ -16,6 +16,7 @@ export const AisuiteChatRequest = z
     temperature: Temperature.openapi({ example: 0.7 }),
     max_tokens: MaxTokens,
     stream: z.boolean().optional(),
+    tools: NoTools,
     fallbacks: Fallbacks,
   })
   .openapi('AisuiteChatRequest');

@@ -4,7 +4,7 @@ import type { ChatOutcome, GatewayStreamEvent } from '../pipeline';
 import type { ApiError, ErrorCode } from '../../../lib/errors';
 import { sseData, type SseEncoder } from '../../../lib/sse';
 import type { ChatMessage, FinishReason } from '../../providers';
-import { Fallbacks, MAX_MESSAGES, messageWithDetails, ModelSpec, Temperature } from './shared';
+import { Fallbacks, MAX_MESSAGES, messageWithDetails, ModelSpec, NoTools, Temperature } from './shared';
 
 const TextBlock = z.object({ type: z.literal('text'), text: z.string() });
 const Content = z.union([z.string(), z.array(TextBlock).min(1)]);
@@ -24,6 +24,7 @@ export const AnthropicMessagesRequest = z
     stop_sequences: z.array(z.string()).max(8).optional(),
     stream: z.boolean().optional(),
     metadata: z.object({ user_id: z.string().optional() }).optional(),
+    tools: NoTools,
     fallbacks: Fallbacks,
   })
   .openapi('AnthropicMessagesRequest');

@@ -9,6 +9,7 @@ import {
   MAX_MESSAGES,
   MaxTokens,
   messageWithDetails,
+  NoTools,
   ModelSpec,
   Temperature,
   unixSeconds,
@@ -41,8 +42,7 @@ export const OpenAIChatRequest = z
     stream: z.boolean().optional(),
     stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
     user: z.string().optional(),
-    // Tool calling is not relayed yet: refusing is honest, silently dropping the tools would not be.
-    tools: z.array(z.unknown()).max(0, 'Tool calling is not supported').optional(),
+    tools: NoTools,
     functions: z.array(z.unknown()).max(0, 'Function calling is not supported').optional(),
     fallbacks: Fallbacks,
   })

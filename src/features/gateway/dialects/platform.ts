@@ -7,7 +7,7 @@ import { isoNow } from '../../../lib/time';
 import type { ChatMessage } from '../../providers';
 import { Fallbacks, MAX_MESSAGES, MaxTokens, ModelSpec, Temperature, usageBody, UsageSchema } from './shared';
 
-// Seed 002's chat completion request (also the body of /chat/stream).
+// The platform chat completion request (also the body of /chat/stream).
 export const PlatformChatRequest = z
   .object({
     message: z.string().min(1).openapi({ example: 'Hello, how are you?' }),
@@ -51,7 +51,7 @@ export function platformMessages(body: PlatformChatRequest): ChatMessage[] {
   ];
 }
 
-// The platform's one error envelope (API.md §2), for every /api/v1 surface.
+// The platform's one error envelope (docs/api.md), for every /api/v1 surface.
 export const platformError: ErrorBody = (err, requestId) => toEnvelope(err, requestId, isoNow());
 
 export function platformAnswer(outcome: ChatOutcome, requestId: string): PlatformChatResponse {
@@ -69,7 +69,7 @@ export function platformAnswer(outcome: ChatOutcome, requestId: string): Platfor
   };
 }
 
-// Seed 002's SSE frames: {"chunk","index"} per piece, then {"finished": true, "usage"}; a failure after
+// The platform chat's SSE frames: {"chunk","index"} per piece, then {"finished": true, "usage"}; a failure after
 // the stream started ends it with {"finished": true, "error": {...}} in the platform error shape.
 export function platformStreamEncoder(requestId: string): SseEncoder<GatewayStreamEvent> {
   let index = 0;
@@ -96,7 +96,7 @@ export function platformStreamEncoder(requestId: string): SseEncoder<GatewayStre
   };
 }
 
-// Seed 002's chat: /chat/completion answers JSON (or streams when asked), /chat/stream always streams.
+// The platform chat: /chat/completion answers JSON (or streams when asked), /chat/stream always streams.
 export const platformDialect: Dialect<PlatformChatRequest, PlatformChatResponse> = {
   name: 'chat-completion',
   streamName: 'chat-stream',

@@ -1,10 +1,10 @@
 import { z } from '@hono/zod-openapi';
 import type { ApiError } from '../../../lib/errors';
-import type { Usage } from '../../providers';
+import { type Usage, UsageSchema as ProviderUsage } from '../../providers';
 
 export const MAX_MESSAGES = 500;
 
-// A provider:model (seed 004) or a catalogue id; unknown values are rejected by the resolver with a
+// A provider:model or a catalogue id; unknown values are rejected by the resolver with a
 // 400 naming them.
 export const ModelSpec = z.string().min(1).max(200);
 export const Fallbacks = z
@@ -20,11 +20,8 @@ export function usageBody(u: Usage) {
   return { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.totalTokens };
 }
 
-export const UsageSchema = z.object({
-  prompt_tokens: z.number().int(),
-  completion_tokens: z.number().int(),
-  total_tokens: z.number().int(),
-});
+// One usage object for every OpenAI-shaped answer: the wire shape the providers validate.
+export const UsageSchema = ProviderUsage;
 
 export function unixSeconds(): number {
   return Math.floor(Date.now() / 1000);
@@ -36,3 +33,7 @@ export function messageWithDetails(err: ApiError): string {
     ? `${err.message}: ${err.details.map((d) => `${d.field}: ${d.message}`).join('; ')}`
     : err.message;
 }
+
+// Tool calling is not relayed yet: refusing is honest, silently dropping the tools would not be (and a
+// cached answer must never meet a request with tools).
+export const NoTools = z.array(z.unknown()).max(0, 'Tool calling is not supported').optional();

@@ -2,7 +2,7 @@ import { createRouter } from '../../../lib/router';
 import { chatEndpoint } from '../chat-endpoint';
 import { aisuiteDialect } from '../dialects/aisuite';
 
-// Seed 004's multi-provider chat, mounted at /api/v1.
+// The multi-provider chat, mounted at /api/v1.
 export const aisuiteRoutes = createRouter();
 
 chatEndpoint(aisuiteRoutes, aisuiteDialect, {

@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '../../../lib/errors';
-import { createRouter, errorResponses } from '../../../lib/router';
+import { createRouter } from '../../../lib/router';
 import { AI_READ, protect } from '../../accounts';
 import { CATALOGUE, findModel } from '../../models';
-import { chatEndpoint } from '../chat-endpoint';
-import { openaiDialect } from '../dialects/openai';
+import { chatEndpoint, dialectErrorResponses } from '../chat-endpoint';
+import { OpenAIError, openaiDialect } from '../dialects/openai';
 
 // The OpenAI-compatible surface: the official `openai` SDK with baseURL = <host>/v1.
 export const openaiRoutes = createRouter();
@@ -36,7 +36,7 @@ openaiRoutes.openapi(
           'application/json': { schema: z.object({ object: z.literal('list'), data: z.array(ModelObject) }) },
         },
       },
-      ...errorResponses(),
+      ...dialectErrorResponses(OpenAIError, 401, 429),
     },
   }),
   (c) =>
@@ -67,7 +67,7 @@ openaiRoutes.openapi(
     },
     responses: {
       200: { description: 'Model', content: { 'application/json': { schema: ModelObject } } },
-      ...errorResponses(404),
+      ...dialectErrorResponses(OpenAIError, 401, 404, 429),
     },
   }),
   (c) => {

@@ -5,6 +5,7 @@ import { ApiError } from '../../../lib/errors';
 import { estimateTokens } from '../../../lib/tokens';
 import { parseRetryAfter, providerFailure, providerTimeout } from '../errors';
 import { upstreamFetch } from '../http';
+import { UsageSchema } from '../messages';
 import type {
   ChatRequest,
   ChatResult,
@@ -29,7 +30,6 @@ export interface OpenAICompatibleSpec {
 }
 
 // The SDK types responses but does not check them; a proxy or a broken upstream can send anything.
-const UsageSchema = z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() });
 const CompletionSchema = z.object({
   model: z.string(),
   choices: z
