@@ -1,4 +1,14 @@
 import { env } from 'cloudflare:test';
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  exportSPKI,
+  importJWK,
+  type JWK,
+  jwtVerify,
+} from 'jose';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/lib/crypto';
 import { GOOGLE_DEFAULTS, oauthProvider } from '../../src/features/accounts/oauth/providers';
@@ -386,6 +396,169 @@ describe('OAuth ID token checks', () => {
     );
     const body = await expectEnvelope(res, 502, 'INTEGRATION_ERROR');
     expect(JSON.stringify(body)).not.toMatch(/secret body|server_error/);
+  });
+});
+
+// The mock's bad_sig modes (test/mock-upstream/oidc.ts): claims all right, signature not the provider's.
+const BAD_SIGNATURES = [
+  ['signed by a key not in the JWKS, under the JWKS kid', 'foreign-key'],
+  ['signed by a key not in the JWKS, under its own kid', 'foreign-kid'],
+  ['with alg none and no signature', 'none'],
+  ["HS256 keyed with the provider's public key as PEM", 'hs256-pem'],
+  ["HS256 keyed with the provider's public key as its JWK JSON", 'hs256-jwk'],
+] as const;
+
+const countOf = async (sql: string, ...binds: string[]) =>
+  (
+    await env.DB.prepare(sql)
+      .bind(...binds)
+      .first<{ n: number }>()
+  )?.n;
+const sessionAndLoginTokenCounts = async () => ({
+  sessions: await countOf('SELECT COUNT(*) AS n FROM sessions'),
+  loginTokens: await countOf('SELECT COUNT(*) AS n FROM login_tokens'),
+});
+
+// Runs the provider's half of the flow by hand (no worker): answers the ID token the mock mints.
+async function mockIdToken(knobs: Record<string, string>) {
+  const verifier = crypto.randomUUID() + crypto.randomUUID();
+  const challenge = Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))).toString(
+    'base64url',
+  );
+  const nonce = crypto.randomUUID();
+  const email = uniqueEmail();
+  const redirectUri = `${BASE}/fixture-check`;
+  const authorize = new URL(`${env.MOCK_UPSTREAM_URL}/oidc/authorize`);
+  for (const [key, value] of Object.entries({
+    client_id: CLIENT_ID,
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    scope: 'openid email',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    nonce,
+    login_hint: email,
+    ...knobs,
+  }))
+    authorize.searchParams.set(key, value);
+  const back = await fetch(authorize, { redirect: 'manual' });
+  expect(back.status).toBe(302);
+  const code = new URL(back.headers.get('location') ?? '').searchParams.get('code') ?? '';
+  const res = await fetch(`${env.MOCK_UPSTREAM_URL}/oidc/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri,
+      client_id: CLIENT_ID,
+      client_secret: CLIENT_SECRET,
+      code_verifier: verifier,
+    }),
+  });
+  expect(res.status).toBe(200);
+  return { idToken: ((await res.json()) as { id_token: string }).id_token, nonce, email };
+}
+
+describe('OAuth ID tokens not signed by the provider', () => {
+  // jose refuses a disallowed `alg` with a rejection that workerd reports before it is handled.
+  it.each(BAD_SIGNATURES)('refuses an ID token %s: 401, no cookies, no user, no session', async (_name, mode) => {
+    const before = await sessionAndLoginTokenCounts();
+    const email = uniqueEmail();
+    const sub = `9${Date.now()}${Math.floor(Math.random() * 1e6)}`;
+    const res = await failingCallback(email, { bad_sig: mode, sub });
+    expect(res.status, `${res.headers.get('location') ?? ''}`).toBe(401);
+    const body = await expectEnvelope(res, 401, 'AUTHENTICATION_REQUIRED');
+    expect(body.error.message).toBe('Sign-in failed');
+    expect(res.headers.get('location')).toBeNull();
+    expect(setCookie(res, 'ew_access')).toBeUndefined();
+    expect(setCookie(res, 'ew_refresh')).toBeUndefined();
+    expect(await countOf('SELECT COUNT(*) AS n FROM users WHERE email = ? OR external_subject = ?', email, sub)).toBe(
+      0,
+    );
+
+    // The same forgery naming an existing password account: it is neither linked nor signed in to.
+    const victim = uniqueEmail();
+    const { userId } = await createUserWithOrganization(
+      getDb(env.DB),
+      { email: victim, username: 'victim', fullName: null, passwordHash: 'pbkdf2_sha256$1$x$y' },
+      1000,
+    );
+    const takeover = await failingCallback(victim, { bad_sig: mode });
+    expect(takeover.status, `${takeover.headers.get('location') ?? ''}`).toBe(401);
+    await expectEnvelope(takeover, 401, 'AUTHENTICATION_REQUIRED');
+    expect(await userRow(userId)).toMatchObject({
+      external_provider: null,
+      external_subject: null,
+      password_hash: 'pbkdf2_sha256$1$x$y',
+    });
+    expect(await sessionAndLoginTokenCounts()).toEqual(before);
+  });
+
+  // The refusals above must be for the signature alone: the mock's forged tokens carry exactly the
+  // claims a good token does, and are signed the way their mode says.
+  it('the forged tokens differ from a good one only in how they are signed', async () => {
+    const jwks = (await (await fetch(`${env.MOCK_UPSTREAM_URL}/oidc/jwks`)).json()) as { keys: JWK[] };
+    const [published] = jwks.keys;
+    if (!published) throw new Error('empty JWKS');
+    const keySet = createLocalJWKSet(jwks);
+    const publicKey = await importJWK(published, 'RS256', { extractable: true });
+    if (publicKey instanceof Uint8Array) throw new Error('the JWKS key is not an RSA key');
+    const pem = await exportSPKI(publicKey);
+    const asKey = (text: string) => new TextEncoder().encode(text);
+    const issuer = `${env.MOCK_UPSTREAM_URL}/oidc`;
+
+    const good = await mockIdToken({});
+    const { payload: goodClaims } = await jwtVerify(good.idToken, keySet, { issuer, audience: CLIENT_ID });
+    expect(goodClaims).toMatchObject({ nonce: good.nonce, email: good.email, email_verified: true });
+
+    for (const [, mode] of BAD_SIGNATURES) {
+      const forged = await mockIdToken({ bad_sig: mode });
+      const header = decodeProtectedHeader(forged.idToken);
+      const claims = decodeJwt(forged.idToken);
+      expect(claims, mode).toMatchObject({
+        iss: issuer,
+        aud: CLIENT_ID,
+        azp: CLIENT_ID,
+        nonce: forged.nonce,
+        email: forged.email,
+        email_verified: true,
+      });
+      expect(claims.exp, mode).toBeGreaterThan(Date.now() / 1000 + 600);
+      const signature = forged.idToken.split('.')[2];
+      switch (mode) {
+        case 'foreign-key':
+          expect(header).toMatchObject({ alg: 'RS256', kid: published.kid });
+          await expect(jwtVerify(forged.idToken, keySet)).rejects.toBeInstanceOf(
+            joseErrors.JWSSignatureVerificationFailed,
+          );
+          break;
+        case 'foreign-kid':
+          expect(header.alg).toBe('RS256');
+          expect(header.kid).not.toBe(published.kid);
+          expect(signature?.length).toBeGreaterThan(300);
+          break;
+        case 'none':
+          expect(header).toMatchObject({ alg: 'none', kid: published.kid });
+          expect(signature).toBe('');
+          break;
+        case 'hs256-pem':
+          expect(header).toMatchObject({ alg: 'HS256', kid: published.kid });
+          expect(pem).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+          await jwtVerify(forged.idToken, asKey(pem), { algorithms: ['HS256'] });
+          break;
+        case 'hs256-jwk':
+          expect(header).toMatchObject({ alg: 'HS256', kid: published.kid });
+          await jwtVerify(forged.idToken, asKey(JSON.stringify(published)), { algorithms: ['HS256'] });
+          break;
+      }
+    }
+  });
+
+  it('the mock refuses an unknown bad_sig mode rather than minting a good token', async () => {
+    const start = await startLogin();
+    const url = new URL(start.authorize);
+    url.searchParams.set('bad_sig', 'typo');
+    expect((await fetch(url, { redirect: 'manual' })).status).toBe(400);
   });
 });
 

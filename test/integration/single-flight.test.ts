@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { cacheKey } from '../../src/features/cache/cache-key';
 import { flightRef } from '../../src/features/single-flight/flight';
 import { register } from '../helpers/auth';
+import { untilFlight } from '../helpers/flight-state';
 import { call, expectEnvelope, mockRequests, openaiEnv, postJson } from '../helpers/http';
 import { dataFrames, parseSse } from '../helpers/sse';
 
@@ -52,6 +53,10 @@ const text = (body: string) =>
     .map((c) => c.choices?.[0]?.delta?.content ?? '')
     .join('');
 
+// Resolves once the mock upstream has received the call for `prompt` (the leader is calling it).
+const untilUpstreamCalled = (prompt: string) =>
+  expect.poll(async () => (await mockRequests(prompt)).length, { timeout: 2_000, interval: 20 }).toBe(1);
+
 // The one upstream call the flight made, once the mock has seen its client go away.
 async function expectOneAbortedCall(prompt: string): Promise<void> {
   await expect.poll(async () => (await mockRequests(prompt))[0]?.aborted, { timeout: 4_000 }).toBe(true);
@@ -70,8 +75,8 @@ describe('single-flight across isolates (CacheFlight Durable Object)', () => {
     const kvKey = await kvKeyOf('anonymous', prompt);
     const lease = await remoteCallLeader(kvKey);
     const pending = ask(prompt);
-    // Usually the follower is waiting by now; if not, the lingering answer still reaches it.
-    await new Promise((r) => setTimeout(r, 150));
+    // Settled only once the request waits in the flight, so it is the waiting follower that is tested.
+    await untilFlight('complete', kvKey, { waiting: 1 });
     const answer = {
       t: 'result',
       provider: 'openai',
@@ -129,9 +134,10 @@ describe('single-flight across isolates (CacheFlight Durable Object)', () => {
 
     // Published, then gone before a result: the follower goes upstream itself.
     const gone = `gone-${crypto.randomUUID()}`;
-    const leader = await remoteStreamLeader(await kvKeyOf('anonymous', gone));
+    const goneKey = await kvKeyOf('anonymous', gone);
+    const leader = await remoteStreamLeader(goneKey);
     const pending = ask(gone, { stream: true });
-    await new Promise((r) => setTimeout(r, 100));
+    await untilFlight('stream', goneKey, { published: true, followers: 1 });
     await leader.writer.close();
     const body = await (await pending).text();
     expect(text(body)).toContain(gone);
@@ -143,7 +149,9 @@ describe('single-flight across isolates (CacheFlight Durable Object)', () => {
     const abortLeader = new AbortController();
     const leaderRes = await ask(prompt, { stream: true }, {}, { signal: abortLeader.signal });
     const follower = ask(prompt, { stream: true });
-    await new Promise((r) => setTimeout(r, 200));
+    // The leader leaves while its upstream call is under way and the follower is reading the flight.
+    await untilUpstreamCalled(prompt);
+    await untilFlight('stream', await kvKeyOf('anonymous', prompt), { followers: 1 });
     await leaderRes.body?.cancel();
     abortLeader.abort();
     const body = await (await follower).text();
@@ -159,7 +167,8 @@ describe('single-flight across isolates (CacheFlight Durable Object)', () => {
     const b = new AbortController();
     const first = await ask(lonely, { stream: true }, {}, { signal: a.signal });
     const second = await ask(lonely, { stream: true }, {}, { signal: b.signal });
-    await new Promise((r) => setTimeout(r, 200));
+    await untilUpstreamCalled(lonely);
+    await untilFlight('stream', await kvKeyOf('anonymous', lonely), { followers: 1 });
     await first.body?.cancel();
     a.abort();
     await second.body?.cancel();
@@ -171,13 +180,15 @@ describe('single-flight across isolates (CacheFlight Durable Object)', () => {
     const prompt = `call-all-leave-${crypto.randomUUID()} [[fault:hang]]`;
     const a = new AbortController();
     const b = new AbortController();
+    const kvKey = await kvKeyOf('anonymous', prompt);
     const first = ask(prompt, {}, {}, { signal: a.signal }).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 100));
+    await untilUpstreamCalled(prompt);
     const second = ask(prompt, {}, {}, { signal: b.signal }).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 100));
+    await untilFlight('complete', kvKey, { waiting: 1 });
     a.abort();
-    // The follower still waits: the upstream call must go on.
-    await new Promise((r) => setTimeout(r, 200));
+    // The object has heard that the leader's client left, and the follower still waits: the
+    // upstream call must go on.
+    await untilFlight('complete', kvKey, { leaderLeft: true, waiting: 1 });
     expect((await mockRequests(prompt))[0]?.aborted).toBe(false);
     b.abort();
     await Promise.all([first, second]);

@@ -9,12 +9,19 @@
 // Test-only knobs, extra query parameters of /oidc/authorize that shape the ID token (or the answer):
 //   email_verified=false | wrong_nonce=1 | wrong_aud=1 | expired=1 | sub=<id> | name=<text>
 //   deny=1 (redirects back with error=access_denied instead of a code)
+//   bad_sig=<mode> — an ID token whose claims are all right but whose signature is not the
+//   provider's (an unknown mode is refused with 400, so a typo cannot yield a valid token):
+//     foreign-key  RS256 by a key not in the JWKS, under the JWKS's own kid
+//     foreign-kid  RS256 by a key not in the JWKS, under a kid the JWKS does not have
+//     none         `alg: none` with an empty signature
+//     hs256-pem    HS256 keyed with the provider's public key as PEM (SPKI) text
+//     hs256-jwk    HS256 keyed with the provider's public key as the JSON of its JWKS entry
 // Faults of the back channel, as a query parameter of the token or JWKS URL the client is given:
 //   ?fault=redirect (307 to the same endpoint without the fault: a client that follows it succeeds,
 //   so a test can tell) | ?fault=500
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { json, type VendorHandler } from './common';
 
 export const MOCK_OIDC_CLIENT_ID = 'edgeway-test-client';
@@ -27,6 +34,13 @@ const ID_TOKEN_TTL_SECONDS = 3600;
 // Made once when the mock starts (this module is imported by server.ts).
 const KID = `mock-${randomBytes(6).toString('hex')}`;
 const keyPair = generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
+// An impostor's key: well-formed, but never published in the JWKS.
+const FOREIGN_KID = `foreign-${randomBytes(6).toString('hex')}`;
+const foreignKeyPair = generateKeyPair('RS256', { modulusLength: 2048 });
+
+const BAD_SIGNATURES = ['foreign-key', 'foreign-kid', 'none', 'hs256-pem', 'hs256-jwk'] as const;
+type BadSignature = (typeof BAD_SIGNATURES)[number];
+const isBadSignature = (v: string): v is BadSignature => (BAD_SIGNATURES as readonly string[]).includes(v);
 
 interface Grant {
   clientId: string;
@@ -40,6 +54,7 @@ interface Grant {
   wrongNonce: boolean;
   wrongAudience: boolean;
   expired: boolean;
+  badSignature: BadSignature | undefined;
   issuedAt: number;
   used: boolean;
 }
@@ -68,6 +83,9 @@ function authorize(url: URL, res: ServerResponse): void {
   if (q.get('code_challenge_method') !== 'S256' || !q.get('code_challenge'))
     return oauthError(res, 400, 'invalid_request', 'PKCE S256 required');
   if (!q.get('nonce')) return oauthError(res, 400, 'invalid_request', 'nonce required');
+  const badSignature = q.get('bad_sig') ?? undefined;
+  if (badSignature !== undefined && !isBadSignature(badSignature))
+    return oauthError(res, 400, 'invalid_request', `unknown bad_sig mode ${badSignature}`);
 
   const back = new URL(redirectUri);
   const state = q.get('state');
@@ -90,6 +108,7 @@ function authorize(url: URL, res: ServerResponse): void {
       wrongNonce: q.get('wrong_nonce') === '1',
       wrongAudience: q.get('wrong_aud') === '1',
       expired: q.get('expired') === '1',
+      badSignature,
       issuedAt: Date.now(),
       used: false,
     });
@@ -130,21 +149,21 @@ async function token(req: IncomingMessage, body: string, res: ServerResponse): P
 
   const now = Math.floor(Date.now() / 1000);
   const iat = grant.expired ? now - 2 * ID_TOKEN_TTL_SECONDS : now;
-  const { privateKey } = await keyPair;
-  const idToken = await new SignJWT({
-    azp: grant.clientId,
-    email: grant.email,
-    email_verified: grant.emailVerified,
-    nonce: grant.wrongNonce ? `not-${grant.nonce}` : grant.nonce,
-    name: grant.name,
-  })
-    .setProtectedHeader({ alg: 'RS256', kid: KID, typ: 'JWT' })
-    .setIssuer(issuerOf(req))
-    .setAudience(grant.wrongAudience ? 'someone-else.apps.example' : grant.clientId)
-    .setSubject(grant.subject)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + ID_TOKEN_TTL_SECONDS)
-    .sign(privateKey);
+  const idToken = await signIdToken(
+    {
+      iss: issuerOf(req),
+      aud: grant.wrongAudience ? 'someone-else.apps.example' : grant.clientId,
+      sub: grant.subject,
+      iat,
+      exp: iat + ID_TOKEN_TTL_SECONDS,
+      azp: grant.clientId,
+      email: grant.email,
+      email_verified: grant.emailVerified,
+      nonce: grant.wrongNonce ? `not-${grant.nonce}` : grant.nonce,
+      name: grant.name,
+    },
+    grant.badSignature,
+  );
   json(res, 200, {
     access_token: `mock-at-${randomBytes(16).toString('hex')}`,
     id_token: idToken,
@@ -154,10 +173,41 @@ async function token(req: IncomingMessage, body: string, res: ServerResponse): P
   });
 }
 
-async function jwks(res: ServerResponse): Promise<void> {
+// The provider's one key as its JWKS publishes it.
+async function publishedKey() {
   const { publicKey } = await keyPair;
-  const jwk = await exportJWK(publicKey);
-  json(res, 200, { keys: [{ ...jwk, kid: KID, alg: 'RS256', use: 'sig' }] });
+  return { ...(await exportJWK(publicKey)), kid: KID, alg: 'RS256', use: 'sig' };
+}
+
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+async function signIdToken(claims: JWTPayload, bad: BadSignature | undefined): Promise<string> {
+  const jwt = new SignJWT(claims);
+  switch (bad) {
+    case undefined:
+      return jwt.setProtectedHeader({ alg: 'RS256', kid: KID, typ: 'JWT' }).sign((await keyPair).privateKey);
+    case 'foreign-key':
+      return jwt.setProtectedHeader({ alg: 'RS256', kid: KID, typ: 'JWT' }).sign((await foreignKeyPair).privateKey);
+    case 'foreign-kid':
+      return jwt
+        .setProtectedHeader({ alg: 'RS256', kid: FOREIGN_KID, typ: 'JWT' })
+        .sign((await foreignKeyPair).privateKey);
+    case 'none':
+      // jose will not sign with `none`; the token is assembled by hand, with the provider's kid.
+      return `${b64url({ alg: 'none', kid: KID, typ: 'JWT' })}.${b64url(claims)}.`;
+    case 'hs256-pem': {
+      const pem = await exportSPKI((await keyPair).publicKey);
+      return jwt.setProtectedHeader({ alg: 'HS256', kid: KID, typ: 'JWT' }).sign(new TextEncoder().encode(pem));
+    }
+    case 'hs256-jwk': {
+      const jwk = JSON.stringify(await publishedKey());
+      return jwt.setProtectedHeader({ alg: 'HS256', kid: KID, typ: 'JWT' }).sign(new TextEncoder().encode(jwk));
+    }
+  }
+}
+
+async function jwks(res: ServerResponse): Promise<void> {
+  json(res, 200, { keys: [await publishedKey()] });
 }
 
 export const oidcProvider: VendorHandler = async (req, url, body, res) => {

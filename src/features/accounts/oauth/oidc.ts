@@ -1,4 +1,12 @@
-import { createRemoteJWKSet, customFetch, errors, type JWTPayload, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import {
+  createRemoteJWKSet,
+  customFetch,
+  decodeProtectedHeader,
+  errors,
+  type JWTPayload,
+  jwtVerify,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { OAuthProvider } from './providers';
 
 // The back-channel half of the OpenID Connect code flow: code → ID token at the token endpoint, and
@@ -130,6 +138,9 @@ export async function verifyIdToken(
 ): Promise<ExternalIdentity> {
   let payload: JWTPayload;
   try {
+    // The algorithm is pinned before any key is looked at: `none` and HMAC tokens (signed with the
+    // provider's public key as a secret) never reach the verifier or the JWKS fetch.
+    if (decodeProtectedHeader(idToken).alg !== 'RS256') throw new OAuthFailure('rejected', 'id_token alg not RS256');
     ({ payload } = await jwtVerify(idToken, providerKeys(provider.jwksUrl), {
       algorithms: ['RS256'],
       issuer: provider.issuers,
