@@ -16,6 +16,19 @@ afterAll(async () => {
   await server?.stop();
 });
 
+const hasPromtool = !spawnSync('promtool', ['--version']).error;
+
+// `name{labels} value` lines of the exposition, keyed by everything before the value.
+function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
 function json(body: Buffer): unknown {
   return JSON.parse(body.toString('utf8'));
 }
@@ -100,19 +113,39 @@ describe('dev server (scripts/dev.mjs)', () => {
   });
 
   // The whole log pipeline for real: events through the local Queue to the consumer, rollups in D1,
-  // /metrics rendered from them and accepted by Prometheus' own checker.
-  it('serves /metrics that counts the requests made and passes promtool', async () => {
-    const promtool = spawnSync('promtool', ['--version']);
-    if (promtool.error && !process.env.CI) {
-      console.warn('dev-server: promtool not found (apt-get install prometheus); skipping the format check');
-      return;
+  // /metrics rendered from them. Only this test calls /api/v1/models, so its counts are exact.
+  it('serves /metrics that counts exactly the requests made', async () => {
+    for (let i = 0; i < 3; i++) expect((await rawRequest(`${server.url}/api/v1/models`)).status).toBe(200);
+    for (let i = 0; i < 2; i++) {
+      expect((await rawRequest(`${server.url}/api/v1/models/no-such-model`)).status).toBe(404);
     }
+    const counts = async () => {
+      const m = samples((await rawRequest(`${server.url}/metrics`)).body.toString('utf8'));
+      return {
+        ok: m.get('edgeway_requests_total{method="GET",endpoint="/api/v1/models",status="200"}'),
+        missing: m.get('edgeway_requests_total{method="GET",endpoint="/api/v1/models/{model_id}",status="404"}'),
+        durations: m.get('edgeway_request_duration_seconds_count{method="GET",endpoint="/api/v1/models"}'),
+      };
+    };
+    const want = { ok: 3, missing: 2, durations: 3 };
+    await expect.poll(counts, { timeout: 30_000, interval: 500 }).toEqual(want);
+    // Past the consumer's batch window (1 s): nothing is counted twice.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await counts()).toEqual(want);
+  });
+
+  // CI must have promtool (there this test runs and fails without it); elsewhere it is skipped, visibly.
+  it.skipIf(!hasPromtool && !process.env.CI)('serves /metrics that passes promtool check metrics', async () => {
     let text = '';
-    for (let i = 0; i < 60 && !/edgeway_requests_total\{[^}]*endpoint="\/api\/v1\/requests"/.test(text); i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      text = (await rawRequest(`${server.url}/metrics`)).body.toString('utf8');
-    }
-    expect(text).toMatch(/edgeway_requests_total\{method="POST",endpoint="\/api\/v1\/requests",status="201"\} [1-9]/);
+    await expect
+      .poll(
+        async () => {
+          text = (await rawRequest(`${server.url}/metrics`)).body.toString('utf8');
+          return /^edgeway_requests_total\{/m.test(text);
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toBe(true);
     expect(text).toMatch(/edgeway_request_duration_seconds_bucket\{/);
     const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(check.error, 'promtool must be installed in CI').toBeUndefined();

@@ -1,9 +1,16 @@
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createMessageBatch,
+  env,
+  getQueueResult,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
+import worker from '../../src';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { RequestEvent, RequestLogMessage } from '../../src/features/request-log/middleware';
 import { handleQueue } from '../../src/features/request-log/consumer';
 import { register } from '../helpers/auth';
-import { call, expectEnvelope, postJson, type EnvOverrides } from '../helpers/http';
+import { BASE, call, expectEnvelope, postJson, type EnvOverrides } from '../helpers/http';
 
 const QUEUE = 'edgeway-request-log';
 
@@ -207,13 +214,50 @@ describe('request log → /metrics', () => {
     expect(m.get('edgeway_time_to_first_token_seconds_count{method="POST",endpoint="/api/v1/chat/stream"}')).toBe(1);
   });
 
-  it('never fails or delays a request when the queue refuses the event', async () => {
+  it('never fails a request when the queue refuses the event', async () => {
     const refuse = () => Promise.reject(new Error('queue unavailable'));
     const broken = { REQUEST_LOG: { send: refuse, sendBatch: refuse } };
     const res = await call('/api/v1/models', {}, broken);
     expect(res.status).toBe(200);
     // Without the binding nothing is sent at all.
     expect((await call('/api/v1/models', {}, { REQUEST_LOG: undefined })).status).toBe(200);
+  });
+
+  it('never delays an answer while the queue send hangs', async () => {
+    // The send is reached but does not return until the test lets it.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let events = 0;
+    const hang = async (sent: unknown) => {
+      events += Array.isArray(sent) ? sent.length : 1;
+      await gate;
+    };
+    const ctx = createExecutionContext();
+    const hung = { ...env, REQUEST_LOG: { send: hang, sendBatch: hang } } as unknown as Env;
+    try {
+      for (const request of [
+        new Request(`${BASE}/api/v1/models`),
+        new Request(`${BASE}/api/v1/chat/completion`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ message: `hung log ${crypto.randomUUID()}` }),
+        }),
+      ]) {
+        const answered = (async () => {
+          const res = await worker.fetch(request, hung, ctx);
+          return { status: res.status, body: await res.text() };
+        })();
+        const held = new Promise<'held'>((resolve) => setTimeout(() => resolve('held'), 2_000));
+        const got = await Promise.race([answered, held]);
+        expect(got, `${request.method} ${request.url} was held back by the log send`).not.toBe('held');
+        expect(got).toMatchObject({ status: 200 });
+      }
+      // Both events did go to the queue, whose send has still not returned.
+      await expect.poll(() => events).toBe(2);
+    } finally {
+      release();
+    }
+    await waitOnExecutionContext(ctx);
   });
 });
 

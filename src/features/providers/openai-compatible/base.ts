@@ -169,6 +169,7 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
       let model = request.model;
       let reason: FinishReason = 'stop';
       let usage: z.infer<typeof UsageSchema> | null | undefined;
+      let chunks = 0;
       try {
         const stream = await client(ctx.config).chat.completions.create(
           { ...params(request), stream: true, stream_options: { include_usage: true } },
@@ -177,6 +178,7 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
         for await (const chunk of stream) {
           const parsed = ChunkSchema.safeParse(chunk);
           if (!parsed.success) throw providerFailure(spec.id, 'malformed-chunk');
+          chunks++;
           if (parsed.data.model) model = parsed.data.model;
           if (parsed.data.usage) usage = parsed.data.usage;
           for (const choice of parsed.data.choices) {
@@ -191,6 +193,9 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
       } catch (err) {
         throw mapError(spec.id, err, ctx.signal);
       }
+      // A body with no event at all (e.g. a JSON or truncated answer to a stream request) is not an empty
+      // answer: it is a failure, and before the first token, so the router may still retry or fail over.
+      if (chunks === 0) throw providerFailure(spec.id, 'malformed-stream');
       yield { type: 'done', model, finishReason: reason, usage: usageOf(usage, request, text) };
     },
 
