@@ -43,7 +43,10 @@ function deadline(ms: number, parent: AbortSignal) {
     clearTimeout(timer);
     timer = setTimeout(() => {
       timedOut = true;
-      controller.abort(new Error('timeout'));
+      // The default reason (an AbortError): workerd may surface an aborted body read's internal promise
+      // as an unhandled rejection carrying the reason (cloudflare/workerd#501), and that one is known.
+      // Whether it was the deadline is told by timedOut(), not by the reason.
+      controller.abort();
     }, ms);
   };
   const onParent = () => controller.abort(parent.reason);
