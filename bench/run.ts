@@ -19,10 +19,14 @@ import {
   streaming,
   warmCache,
 } from './lib/load';
+import { BUCKETS, type Kind } from './lib/count-bindings-worker';
+import { countPhase, type CountRow } from './lib/counting';
+import { startPortkey } from './lib/portkey';
 import { cpuMs, selfCpuMs } from './lib/proc';
 import { profileEdgeway, type ProfileReport } from './lib/profile';
 import { ensureBuild, exportAndBuild, readWranglerConfig } from './lib/project';
 import { fmt, median, table } from './lib/stats';
+import { provisionApiKey } from './lib/tenant';
 import { startUpstream, type Upstream } from './lib/upstream';
 import {
   countRecordedRequests,
@@ -32,6 +36,7 @@ import {
   startEdgeway,
   startPassthrough,
   startSdkVariant,
+  TIER_LIMITS_FOR_LOAD,
 } from './lib/workers';
 
 const { values: args } = parseArgs({
@@ -55,7 +60,10 @@ const { values: args } = parseArgs({
     build: { type: 'boolean', default: false },
     ref: { type: 'string' },
     json: { type: 'string' },
-    'max-seconds': { type: 'string', default: '900' },
+    'count-requests': { type: 'string', default: '500' },
+    'count-warmup': { type: 'string', default: '100' },
+    'skip-portkey': { type: 'boolean', default: false },
+    'max-seconds': { type: 'string', default: '1200' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -76,8 +84,11 @@ if (args.help) {
   --gzip                 clients send Accept-Encoding: gzip, as the openai SDK and browsers do
   --ref GIT_REF          measure that commit: exported to a temporary directory and built there,
                          so edits in the working tree during the run do not matter (default: the tree)
+  --count-requests N     binding calls counted over N requests per Edgeway target, on a separate
+                         instrumented instance, after --count-warmup N (default 500 / 100; 0 = no counting)
+  --skip-portkey         no Portkey target (the peer gateway on Node)
   --skip-stream --skip-build --build (force a rebuild)  --json FILE (write all figures)
-  --max-seconds S        hard time limit for the whole run (default 900)
+  --max-seconds S        hard time limit for the whole run (default 1200)
 `);
   process.exit(0);
 }
@@ -97,6 +108,8 @@ const STREAM_WARM = num('stream-warmup');
 const CHUNKS = num('chunks');
 const GAP_MS = num('chunk-gap-ms');
 const ROUNDS = Math.floor(num('rounds')); // 0: streaming only
+const COUNT_N = Math.floor(num('count-requests'));
+const COUNT_WARM = Math.floor(num('count-warmup'));
 const NPROC = cpus().length;
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
@@ -153,6 +166,31 @@ interface RoundResult {
   saturated: Record<string, SaturatedRow>;
   latency: Record<string, Sequential>;
 }
+
+// The Edgeway targets of the acceptance (each compared with the pass-through and with Portkey); the
+// profiling variants are not among them.
+const EDGEWAY_KEYS = ['c', 'c-hit', 'k', 'kx', 'k-hit'] as const;
+const HIT_KEYS = new Set(['c-hit', 'k-hit']);
+const MOCK_ANSWER = /"content"\s*:\s*"Mock answer to:/;
+
+const STREAM_LABELS: Record<string, string> = {
+  a: '(a) streaming mock, direct',
+  b: '(b) pass-through worker',
+  c: '(c) Edgeway, cache bypassed',
+  k: '(k) Edgeway, API key, cache bypassed',
+  p: '(p) Portkey gateway (Node)',
+};
+
+// Counting phases (lib/counting.ts), one per Edgeway target, streaming ones included.
+const COUNT_LABELS: Record<string, string> = {
+  c: '(c) anonymous, cache bypassed',
+  'c-hit': '(c-hit) anonymous, cache hit',
+  k: '(k) API key (Bearer), cache bypassed',
+  kx: '(kx) API key (X-API-Key), cache bypassed',
+  'k-hit': '(k-hit) API key, cache hit',
+  'c-stream': '(c) streaming, anonymous, cache bypassed',
+  'k-stream': '(k) streaming, API key, cache bypassed',
+};
 
 const VARIANT_LABELS: Record<string, string> = {
   'c-': '(c-) Edgeway, D1 stubbed, cache bypassed',
@@ -235,6 +273,14 @@ async function main() {
   const upstream = await startUpstream(CHUNKS, GAP_MS);
   cleanups.push(() => upstream.stop());
   log(`mock upstream ${upstream.mock} (pid ${upstream.pid}), streaming mock ${upstream.stream}`);
+  // The peer gateway, started once and idle but for its own phases.
+  let portkey: Awaited<ReturnType<typeof startPortkey>> | undefined;
+  if (!args['skip-portkey']) {
+    const pk = await startPortkey(log);
+    cleanups.push(() => pk.stop());
+    portkey = pk;
+    log(`Portkey gateway ${pk.version} ${pk.origin} (node pid ${pk.pid})`);
+  }
 
   const startOpts = { viaEntry: args['via-entry'] };
   const startPair = async (base: string) => {
@@ -275,6 +321,11 @@ async function main() {
 
   // --- non-streaming: throughput, latency, CPU --------------------------------------------------
   const { pass, edge } = await startPair(upstream.mock);
+  // The real tenant: an organization with a tier and a monthly quota, and its ew_ key.
+  const caller = await provisionApiKey(edge);
+  log(
+    `API key ${caller.key.slice(0, 10)}… of organization ${caller.organizationId} (tier ${caller.tier}, quota ${caller.quota}/month)`,
+  );
   const variants: RunningWorker[] = [];
   let sdk: RunningWorker | undefined;
   if (args.profile) {
@@ -304,7 +355,41 @@ async function main() {
       serverPids: edge.pids,
       expectCache: 'HIT',
     },
+    // The same worker and body, called with the organization's API key: identity, tier limit, quota.
+    {
+      key: 'k',
+      label: '(k) Edgeway, API key (Bearer), cache bypassed',
+      origin: edge.origin,
+      serverPids: edge.pids,
+      headers: { ...BYPASS_CACHE, ...caller.bearer },
+      expectCache: 'BYPASS',
+    },
+    {
+      key: 'kx',
+      label: '(kx) Edgeway, API key (X-API-Key), cache bypassed',
+      origin: edge.origin,
+      serverPids: edge.pids,
+      headers: { ...BYPASS_CACHE, ...caller.xApiKey },
+      expectCache: 'BYPASS',
+    },
+    // The organization's own cache scope, warmed with the key like c-hit's.
+    {
+      key: 'k-hit',
+      label: '(k-hit) Edgeway, API key, cache hit',
+      origin: edge.origin,
+      serverPids: edge.pids,
+      headers: caller.bearer,
+      expectCache: 'HIT',
+    },
   ];
+  if (portkey)
+    targets.push({
+      key: 'p',
+      label: '(p) Portkey gateway (Node)',
+      origin: portkey.origin,
+      serverPids: [portkey.pid],
+      headers: portkey.headersFor(`${upstream.mock}/v1`),
+    });
   if (sdk) targets.push({ key: 's', label: '(s) pass-through + openai SDK', origin: sdk.origin, serverPids: sdk.pids });
   for (const v of edgewayVariants)
     targets.push({
@@ -320,34 +405,31 @@ async function main() {
   );
 
   const rowsBefore = await countRecordedRequests(edge.mf);
-  const MOCK_ANSWER = /"content"\s*:\s*"Mock answer to:/;
+  const drop = (key: string) => {
+    const i = targets.findIndex((x) => x.key === key);
+    if (i >= 0) targets.splice(i, 1);
+  };
   for (const t of [...targets]) {
-    if (t.key === 'c-hit') continue;
+    if (HIT_KEYS.has(t.key) || !targets.includes(t)) continue;
     const status = await smoke(t.origin, MOCK_ANSWER, t.headers);
     addAnswered(t.key, 1);
     if (t.expectCache && status !== t.expectCache) {
-      if (t.key !== 'c' || status !== undefined)
+      if (t.expectCache !== 'BYPASS' || status !== undefined)
         throw new Error(`${t.label}: X-Cache-Status ${status ?? '(none)'}, expected ${t.expectCache}`);
       // A build from before the response cache: nothing to bypass, and no hit to measure.
-      log('this build sends no X-Cache-Status (no response cache): (c-hit) skipped');
+      log('this build sends no X-Cache-Status (no response cache): (c-hit) and (k-hit) skipped');
       for (const x of targets) delete x.expectCache;
-      targets.splice(
-        targets.findIndex((x) => x.key === 'c-hit'),
-        1,
-      );
+      for (const k of HIT_KEYS) drop(k);
     }
   }
-  if (targets.some((t) => t.key === 'c-hit')) {
+  for (const t of targets.filter((x) => HIT_KEYS.has(x.key))) {
     // One MISS that stores the answer, then requests until one is a HIT (the store runs in waitUntil).
-    const warm = await warmCache(edge.origin, MOCK_ANSWER);
-    addAnswered('c-hit', warm.sent);
-    if (warm.cacheable) log(`cache warmed for (c-hit): ${warm.sent} requests until X-Cache-Status: HIT`);
+    const warm = await warmCache(edge.origin, MOCK_ANSWER, 10, t.headers);
+    addAnswered(t.key, warm.sent);
+    if (warm.cacheable) log(`cache warmed for ${t.key}: ${warm.sent} requests until X-Cache-Status: HIT`);
     else {
-      log(`a plain request answers X-Cache-Status ${warm.status ?? '(none)'}, not MISS: (c-hit) skipped`);
-      targets.splice(
-        targets.findIndex((x) => x.key === 'c-hit'),
-        1,
-      );
+      log(`a plain request answers X-Cache-Status ${warm.status ?? '(none)'}, not MISS: ${t.key} skipped`);
+      drop(t.key);
     }
   }
   const seenCache: Record<string, CacheTally> = {};
@@ -393,24 +475,40 @@ async function main() {
   const recorded: Recorded = { total: rowsAfter.total - rowsBefore.total, byCache: {} };
   if (rowsAfter.events !== undefined) recorded.events = rowsAfter.events - (rowsBefore.events ?? 0);
   for (const [k, n] of Object.entries(rowsAfter.byCache)) recorded.byCache[k] = n - (rowsBefore.byCache[k] ?? 0);
-  const sentToEdgeway = { c: answered.get('c') ?? 0, 'c-hit': answered.get('c-hit') ?? 0 };
+  const sentToEdgeway = Object.fromEntries(EDGEWAY_KEYS.map((k) => [k, answered.get(k) ?? 0]));
   await stop(pass, edge, ...variants);
 
   // --- streaming: TTFB, total time, chunk relay ---------------------------------------------------
   let stream: Record<string, StreamStats> | undefined;
   if (!args['skip-stream']) {
     const sp = await startPair(upstream.stream);
+    const streamCaller = await provisionApiKey(sp.edge);
     const streamTargets: Target[] = [
-      { key: 'a', label: '(a) streaming mock, direct', origin: upstream.stream, serverPids: [upstream.pid] },
-      { key: 'b', label: '(b) pass-through worker', origin: sp.pass.origin, serverPids: sp.pass.pids },
+      { key: 'a', label: STREAM_LABELS.a ?? 'a', origin: upstream.stream, serverPids: [upstream.pid] },
+      { key: 'b', label: STREAM_LABELS.b ?? 'b', origin: sp.pass.origin, serverPids: sp.pass.pids },
       {
         key: 'c',
-        label: '(c) Edgeway, cache bypassed',
+        label: STREAM_LABELS.c ?? 'c',
         origin: sp.edge.origin,
         serverPids: sp.edge.pids,
         headers: BYPASS_CACHE,
       },
+      {
+        key: 'k',
+        label: STREAM_LABELS.k ?? 'k',
+        origin: sp.edge.origin,
+        serverPids: sp.edge.pids,
+        headers: { ...BYPASS_CACHE, ...streamCaller.bearer },
+      },
     ];
+    if (portkey)
+      streamTargets.push({
+        key: 'p',
+        label: STREAM_LABELS.p ?? 'p',
+        origin: portkey.origin,
+        serverPids: [portkey.pid],
+        headers: portkey.headersFor(`${upstream.stream}/v1`),
+      });
     const extra: RunningWorker[] = [];
     if (args.profile) {
       for (const v of await startVariants(`${upstream.stream}/v1`)) {
@@ -430,6 +528,53 @@ async function main() {
       stream[t.key] = await streaming(t.origin, STREAM_N, STREAM_WARM, CHUNKS, GAP_MS, 120, t.headers);
     }
     await stop(sp.pass, sp.edge, ...extra);
+  }
+
+  // --- binding calls per request, on a separate instrumented instance -----------------------------
+  let counts: Record<string, CountRow> | undefined;
+  if (COUNT_N > 0) {
+    const w = await startEdgeway(cfg, `${upstream.mock}/v1`, { ...startOpts, counted: true, name: 'edgeway-counted' });
+    cleanups.push(() => w.dispose());
+    const who = await provisionApiKey(w);
+    // Every queue Edgeway sends to is consumed by Edgeway itself: the phase is over once all are delivered.
+    const consumesAll = Object.values(cfg.queueProducers).every((q) => q.queueName in cfg.queueConsumers);
+    const hits = targets.some((t) => HIT_KEYS.has(t.key));
+    const specs: { key: string; headers?: ExtraHeaders; stream?: boolean; hit?: boolean }[] = [
+      { key: 'c', headers: BYPASS_CACHE },
+      ...(hits ? [{ key: 'c-hit', hit: true }] : []),
+      { key: 'k', headers: { ...BYPASS_CACHE, ...who.bearer } },
+      { key: 'kx', headers: { ...BYPASS_CACHE, ...who.xApiKey } },
+      ...(hits ? [{ key: 'k-hit', headers: who.bearer, hit: true }] : []),
+      ...(args['skip-stream']
+        ? []
+        : [
+            { key: 'c-stream', headers: BYPASS_CACHE, stream: true },
+            { key: 'k-stream', headers: { ...BYPASS_CACHE, ...who.bearer }, stream: true },
+          ]),
+    ];
+    counts = {};
+    for (const spec of specs) {
+      if (spec.hit) {
+        const warm = await warmCache(w.origin, MOCK_ANSWER, 10, spec.headers);
+        if (!warm.cacheable)
+          throw new Error(`counting ${spec.key}: no cache HIT (X-Cache-Status ${warm.status ?? '(none)'})`);
+      }
+      log(
+        `counting binding calls ${COUNT_LABELS[spec.key] ?? spec.key}: ${COUNT_WARM} + ${COUNT_N} requests × ${CONNECTIONS} connections`,
+      );
+      const row = await countPhase(w.origin, {
+        connections: CONNECTIONS,
+        warmup: COUNT_WARM,
+        requests: COUNT_N,
+        consumesAll,
+        ...(spec.headers ? { extra: spec.headers } : {}),
+        ...(spec.stream ? { stream: true } : {}),
+      });
+      if (row.bad > 0) log(`  ${spec.key}: ${row.bad} failed requests in the counting phase`);
+      if (!row.settled) log(`  ${spec.key}: the worker was still busy after 15 s; the last calls may be missing`);
+      counts[spec.key] = row;
+    }
+    await w.dispose();
   }
 
   // --- optional JS CPU profile of Edgeway ------------------------------------------------------
@@ -459,16 +604,33 @@ async function main() {
   const settings =
     `${machine.nproc} × ${machine.cpuModel}, ${machine.memoryGiB} GiB RAM, Node ${machine.node}, workerd ${machine.workerd.replace(/^workerd /, '')}; ` +
     `Edgeway built from the ${measured}; ${args['via-entry'] ? 'Miniflare entry worker' : 'direct sockets'}${args.gzip ? ', Accept-Encoding: gzip' : ''}; ` +
+    `${portkey ? `Portkey gateway ${portkey.version} on Node ${process.version}; ` : ''}` +
+    `API key of an organization on tier ${caller.tier} (limit ${TIER_LIMITS_FOR_LOAD.TIER_LIMIT_ENTERPRISE}/hour) with a quota of ${caller.quota}/month; ` +
     `saturated ${WARMUP} s + ${DURATION} s × ${CONNECTIONS} connections, c=1 ${LAT_N} requests (+${LAT_WARM} warm-up), ` +
-    `streaming ${STREAM_N} requests of ${CHUNKS} chunks ${GAP_MS} ms apart`;
-  const report = `\n# Edgeway bench — ${new Date().toISOString()}\n\n${settings}\n${render(targets, rounds, stream, profile, profileHit, { recorded, sentToEdgeway, seenCache })}`;
+    `streaming ${STREAM_N} requests of ${CHUNKS} chunks ${GAP_MS} ms apart` +
+    `${counts ? `; binding calls counted over ${COUNT_N} requests (after ${COUNT_WARM}) × ${CONNECTIONS} connections per target` : ''}`;
+  const report = `\n# Edgeway bench — ${new Date().toISOString()}\n\n${settings}\n${render(targets, rounds, stream, profile, profileHit, { recorded, sentToEdgeway, seenCache }, counts)}`;
   process.stdout.write(report);
   log(`done in ${fmt((performance.now() - started) / 1000, 0)} s`);
   if (args.json) {
     writeFileSync(
       args.json,
       JSON.stringify(
-        { machine, measured, args, targets, rounds, stream, profile, profileHit, recorded, sentToEdgeway, seenCache },
+        {
+          machine,
+          measured,
+          portkey: portkey ? { version: portkey.version } : undefined,
+          args,
+          targets,
+          rounds,
+          stream,
+          counts,
+          profile,
+          profileHit,
+          recorded,
+          sentToEdgeway,
+          seenCache,
+        },
         null,
         2,
       ),
@@ -485,6 +647,7 @@ function render(
   profile: ProfileReport | undefined,
   profileHit: ProfileReport | undefined,
   d1: { recorded: Recorded; sentToEdgeway: Record<string, number>; seenCache: Record<string, CacheTally> },
+  counts?: Record<string, CountRow>,
 ): string {
   const out: string[] = [];
   const med = (f: (r: RoundResult) => number | undefined) => median(rounds.map((r) => f(r) ?? Number.NaN));
@@ -497,7 +660,7 @@ function render(
       table(
         [
           'target',
-          'rps (50 conn)',
+          `rps (${CONNECTIONS} conn)`,
           'sat p50 ms',
           'sat p99 ms',
           'c=1 p50 ms',
@@ -562,10 +725,14 @@ function render(
     const byCache = Object.entries(d1.recorded.byCache)
       .map(([k, n]) => `${k} ${n}`)
       .join(', ');
-    const hasHit = targets.some((t) => t.key === 'c-hit');
+    const hits = targets.filter((t) => HIT_KEYS.has(t.key)).length;
+    const perTarget = Object.entries(d1.sentToEdgeway)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `(${k}) ${n}`)
+      .join(', ');
     out.push(
       `\nFailed requests in saturated phases: ${bad}. D1 rows recorded by Edgeway: ${d1.recorded.total}${byCache ? ` (cache_status: ${byCache})` : ''} for ${sent} answers counted` +
-        `${hasHit ? ` ((c) ${d1.sentToEdgeway.c ?? 0}, (c-hit) ${d1.sentToEdgeway['c-hit'] ?? 0}, of which 1 MISS warming the cache)` : ''}` +
+        ` (${perTarget}${hits > 0 ? `; each hit target's count includes 1 MISS warming the cache` : ''})` +
         ` (autocannon leaves uncounted the ≤ ${CONNECTIONS} requests in flight when a phase ends).` +
         `${d1.recorded.events === undefined ? '' : ` Request-log queue: ${d1.recorded.events} events written to D1 by its consumer.`}`,
     );
@@ -597,14 +764,7 @@ function render(
           'reads/resp',
         ],
         Object.entries(stream).map(([k, s]) => [
-          (
-            {
-              a: '(a) streaming mock, direct',
-              b: '(b) pass-through worker',
-              c: '(c) Edgeway, cache bypassed',
-              ...VARIANT_LABELS,
-            } as Record<string, string>
-          )[k] ?? k,
+          ({ ...STREAM_LABELS, ...VARIANT_LABELS } as Record<string, string>)[k] ?? k,
           `${s.complete}/${s.n}`,
           fmt(s.ttfbP50, 3),
           fmt(s.ttfbP99, 3),
@@ -620,70 +780,185 @@ function render(
     );
   } else out.push('(skipped)');
 
-  // Ratios, each from figures of this same run.
+  // Binding calls per request, from the counting phases (a separate, instrumented instance).
+  if (counts && Object.keys(counts).length > 0) {
+    out.push('\n\n## Binding calls per request (counting phases, separate instrumented instance)\n\n');
+    const cell = (row: CountRow, kind: Kind) => BUCKETS.map((b) => fmt(row.perRequest[b][kind], 2)).join(' / ');
+    out.push(
+      table(
+        [
+          'target',
+          'requests',
+          'D1 statements',
+          'D1 round trips',
+          'Durable Object calls',
+          'KV operations',
+          'queue send calls',
+          'queue messages',
+          'R2 operations',
+        ],
+        Object.entries(counts).map(([k, row]) => [
+          COUNT_LABELS[k] ?? k,
+          `${row.n}${row.bad > 0 ? ` (${row.bad} failed)` : ''}${row.settled ? '' : ' (not settled)'}`,
+          cell(row, 'd1'),
+          cell(row, 'd1Calls'),
+          cell(row, 'do'),
+          cell(row, 'kv'),
+          cell(row, 'queueCalls'),
+          cell(row, 'queueMessages'),
+          cell(row, 'r2'),
+        ]),
+      ),
+    );
+    out.push(
+      '\n\nEach cell, per request: made before the answer / after it (waitUntil, the stream relay, batches flushed later) / ' +
+        'by the queue consumer / inside Durable Objects. D1 round trips count a batch once; its statements each.',
+    );
+  }
+
+  // Ratios, each from figures of this same run (with --rounds, per round, then the median).
   out.push('\n\n## Against the targets (ratios from this run)\n');
   const rows: string[][] = [];
-  if (rounds.length > 0) {
-    const perRound = rounds.map((r) => (r.saturated.c?.rps ?? Number.NaN) / (r.saturated.b?.rps ?? Number.NaN));
-    const rpsRatio = median(perRound);
-    rows.push([
-      'Edgeway rps / pass-through rps',
-      `${fmt(100 * rpsRatio, 1)} %${rounds.length > 1 ? ` (rounds: ${perRound.map((x) => fmt(100 * x, 1)).join(', ')})` : ''}`,
-      '≥ 60 %',
-      rpsRatio >= 0.6 ? 'met' : 'MISSED',
-    ]);
-    const p50Delta = median(rounds.map((r) => (r.latency.c?.p50 ?? Number.NaN) - (r.latency.b?.p50 ?? Number.NaN)));
-    rows.push([
-      'Edgeway p50 − pass-through p50, c=1',
-      `${fmt(p50Delta, 3)} ms`,
-      '≤ 1.5 ms',
-      p50Delta <= 1.5 ? 'met' : 'MISSED',
-    ]);
-    const cpuRatio = med(
-      (r) => (r.saturated.c?.serverCpuUsPerReq ?? Number.NaN) / (r.saturated.b?.serverCpuUsPerReq ?? Number.NaN),
+  const NAMES: Record<string, string> = {
+    c: 'Anonymous, cache bypassed (c)',
+    'c-hit': 'Anonymous, cache hit (c-hit)',
+    k: 'API key (Bearer), cache bypassed (k)',
+    kx: 'API key (X-API-Key), cache bypassed (kx)',
+    'k-hit': 'API key, cache hit (k-hit)',
+  };
+  const name = (k: string) => NAMES[k] ?? k;
+  const has = (k: string) => rounds[0]?.saturated[k] !== undefined;
+  const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const eachRound = (f: (r: RoundResult) => number | undefined) => rounds.map((r) => f(r) ?? Number.NaN);
+  const rpsVs = (k: string, base: string) =>
+    eachRound((r) => (r.saturated[k]?.rps ?? Number.NaN) / (r.saturated[base]?.rps ?? Number.NaN));
+  const cpuVs = (k: string, base: string) =>
+    eachRound(
+      (r) => (r.saturated[k]?.serverCpuUsPerReq ?? Number.NaN) / (r.saturated[base]?.serverCpuUsPerReq ?? Number.NaN),
     );
-    rows.push(['Edgeway workerd CPU/req ÷ pass-through', `${fmt(cpuRatio, 2)} ×`, '(info)', '']);
-    if (rounds[0]?.saturated['c-hit']) {
-      const hitRps = rounds.map((r) => (r.saturated['c-hit']?.rps ?? Number.NaN) / (r.saturated.b?.rps ?? Number.NaN));
-      rows.push([
-        'Cache hit rps / pass-through rps',
-        `${fmt(100 * median(hitRps), 1)} %${rounds.length > 1 ? ` (rounds: ${hitRps.map((x) => fmt(100 * x, 1)).join(', ')})` : ''}`,
-        '(recorded)',
-        '',
-      ]);
-      const hitDelta = median(
-        rounds.map((r) => (r.latency['c-hit']?.p50 ?? Number.NaN) - (r.latency.b?.p50 ?? Number.NaN)),
-      );
-      rows.push(['Cache hit p50 − pass-through p50, c=1', `${fmt(hitDelta, 3)} ms`, '(recorded)', '']);
-      const hitCpu = med(
-        (r) =>
-          (r.saturated['c-hit']?.serverCpuUsPerReq ?? Number.NaN) / (r.saturated.b?.serverCpuUsPerReq ?? Number.NaN),
-      );
-      rows.push(['Cache hit workerd CPU/req ÷ pass-through', `${fmt(hitCpu, 2)} ×`, '(info)', '']);
-      const hitVsMiss = med((r) => (r.saturated['c-hit']?.rps ?? Number.NaN) / (r.saturated.c?.rps ?? Number.NaN));
-      rows.push(['Cache hit rps / cache-bypassed rps', `${fmt(hitVsMiss, 2)} ×`, '(info)', '']);
+  const p50Minus = (k: string, base: string) =>
+    median(eachRound((r) => (r.latency[k]?.p50 ?? Number.NaN) - (r.latency[base]?.p50 ?? Number.NaN)));
+  const inRounds = (xs: number[], f: (x: number) => string) =>
+    rounds.length > 1 ? ` (rounds: ${xs.map(f).join(', ')})` : '';
+  const pct = (x: number) => fmt(100 * x, 1);
+  const times = (x: number) => fmt(x, 2);
+  const pctRow = (measure: string, xs: number[], target: string, min?: number) =>
+    rows.push([
+      measure,
+      `${pct(median(xs))} %${inRounds(xs, pct)}`,
+      target,
+      min === undefined ? '' : verdict(median(xs) >= min),
+    ]);
+  const timesRow = (measure: string, xs: number[], target: string, pass?: (x: number) => boolean) =>
+    rows.push([measure, `${times(median(xs))} ×${inRounds(xs, times)}`, target, pass ? verdict(pass(median(xs))) : '']);
+  const p50Row = (k: string, max?: number) => {
+    const d = p50Minus(k, 'b');
+    rows.push([
+      `${name(k)}: c=1 p50 − pass-through p50`,
+      `${fmt(d, 3)} ms`,
+      max === undefined ? '(info)' : `≤ ${fmt(max, 1)} ms`,
+      max === undefined ? '' : verdict(d <= max),
+    ]);
+  };
+
+  if (rounds.length > 0) {
+    if (has('c')) {
+      pctRow(`${name('c')}: rps / pass-through rps`, rpsVs('c', 'b'), '≥ 60 %', 0.6);
+      p50Row('c', 1.0);
+      timesRow(`${name('c')}: workerd CPU/req ÷ pass-through`, cpuVs('c', 'b'), '(info)');
+    }
+    for (const k of ['k', 'kx'])
+      if (has(k)) {
+        pctRow(`${name(k)}: rps / pass-through rps`, rpsVs(k, 'b'), '≥ 50 %', 0.5);
+        p50Row(k);
+        timesRow(`${name(k)}: workerd CPU/req ÷ pass-through`, cpuVs(k, 'b'), '(info)');
+      }
+  }
+  // "0 D1 statements and ≤ 1 object call per request in steady state": the request's own calls, before
+  // and after its answer; the queue consumer's writes and the objects' own are shown beside them.
+  for (const k of ['k', 'kx']) {
+    const row = counts?.[k];
+    if (!row) continue;
+    const { before, after, queue, object } = row.perRequest;
+    const d1 = before.d1 + after.d1;
+    rows.push([
+      `${name(k)}: D1 statements per request on the request path`,
+      `${fmt(d1, 3)} (before the answer ${fmt(before.d1, 3)}, after ${fmt(after.d1, 3)}; queue consumer ${fmt(queue.d1, 3)}, objects ${fmt(object.d1, 3)})`,
+      '0',
+      verdict(d1 === 0),
+    ]);
+    const objects = before.do + after.do;
+    rows.push([
+      `${name(k)}: Durable Object calls per request on the request path`,
+      `${fmt(objects, 3)} (before the answer ${fmt(before.do, 3)}, after ${fmt(after.do, 3)})`,
+      '≤ 1',
+      verdict(objects <= 1),
+    ]);
+  }
+  if (rounds.length > 0) {
+    if (has('c-hit')) {
+      pctRow(`${name('c-hit')}: rps / pass-through rps`, rpsVs('c-hit', 'b'), '(recorded)');
+      p50Row('c-hit');
+      timesRow(`${name('c-hit')}: workerd CPU/req ÷ pass-through`, cpuVs('c-hit', 'b'), '(info)');
+      timesRow(`${name('c-hit')}: rps ÷ cache-bypassed (c) rps`, rpsVs('c-hit', 'c'), '(info)');
+    }
+    if (has('k-hit')) {
+      pctRow(`${name('k-hit')}: rps / pass-through rps`, rpsVs('k-hit', 'b'), '≥ 80 %', 0.8);
+      p50Row('k-hit');
+      if (has('k'))
+        timesRow(
+          `${name('k-hit')}: workerd CPU/req ÷ cache-bypassed (k) CPU/req`,
+          cpuVs('k-hit', 'k'),
+          '< 1 × (a hit costs less than a miss)',
+          (x) => x < 1,
+        );
     }
   }
-  if (stream?.b && stream.c) {
-    const ttfbAdded = stream.c.ttfbP50 - stream.b.ttfbP50;
-    rows.push([
-      'Streaming TTFB added by Edgeway (p50)',
-      `${fmt(ttfbAdded, 3)} ms`,
-      '< 3 ms',
-      ttfbAdded < 3 ? 'met' : 'MISSED',
-    ]);
+  if (stream?.b) {
+    const pass = stream.b;
     // Buffering is systematic (every chunk late by about one interval or more); a few late chunks
     // on this noisy machine are jitter, shown separately and compared with the pass-through's.
     const relayed = (s: StreamStats) => s.complete === s.n && s.chunkDelayP95 < GAP_MS;
-    rows.push([
-      'Chunks relayed as they arrive (no buffering)',
-      `${relayed(stream.c) ? 'yes' : 'NO'}: chunk delay p95 ${fmt(stream.c.chunkDelayP95, 2)} ms (pass-through ${fmt(stream.b.chunkDelayP95, 2)}); ` +
-        `max extra gap ${fmt(stream.c.extraGapMax, 2)} ms (pass-through ${fmt(stream.b.extraGapMax, 2)}); ` +
-        `chunks held ≥ ${GAP_MS} ms: ${stream.c.heldChunks}/${stream.c.totalChunks} (pass-through ${stream.b.heldChunks})`,
-      `yes (p95 < ${GAP_MS} ms)`,
-      relayed(stream.c) ? 'met' : 'MISSED',
-    ]);
+    for (const k of ['c', 'k']) {
+      const s = stream[k];
+      if (!s) continue;
+      const who = k === 'c' ? 'anonymous' : 'API key';
+      const ttfbAdded = s.ttfbP50 - pass.ttfbP50;
+      rows.push([
+        `Streaming, ${who}: TTFB added over the pass-through (p50)`,
+        `${fmt(ttfbAdded, 3)} ms`,
+        '≤ 1.5 ms',
+        verdict(ttfbAdded <= 1.5),
+      ]);
+      rows.push([
+        `Streaming, ${who}: chunks relayed as they arrive (no buffering)`,
+        `${relayed(s) ? 'yes' : 'NO'}: chunk delay p95 ${fmt(s.chunkDelayP95, 2)} ms (pass-through ${fmt(pass.chunkDelayP95, 2)}); ` +
+          `max extra gap ${fmt(s.extraGapMax, 2)} ms (pass-through ${fmt(pass.extraGapMax, 2)}); ` +
+          `chunks held ≥ ${GAP_MS} ms: ${s.heldChunks}/${s.totalChunks} (pass-through ${pass.heldChunks})`,
+        `yes (p95 < ${GAP_MS} ms)`,
+        verdict(relayed(s)),
+      ]);
+    }
   }
+  // Side by side with Portkey: every Edgeway target ≥ 3× its req/s, at lower CPU per request.
+  if (rounds.length > 0 && has('p')) {
+    for (const k of EDGEWAY_KEYS)
+      if (has(k)) {
+        timesRow(`${name(k)}: rps ÷ Portkey rps`, rpsVs(k, 'p'), '≥ 3 ×', (x) => x >= 3);
+        timesRow(`${name(k)}: server CPU/req ÷ Portkey's`, cpuVs(k, 'p'), '< 1 ×', (x) => x < 1);
+      }
+  }
+  if (stream?.p)
+    for (const k of ['c', 'k']) {
+      const s = stream[k];
+      if (s)
+        rows.push([
+          `Streaming, ${k === 'c' ? 'anonymous' : 'API key'}: TTFB p50, Edgeway − Portkey`,
+          `${fmt(s.ttfbP50 - stream.p.ttfbP50, 3)} ms (Portkey ${fmt(stream.p.ttfbP50, 3)} ms)`,
+          '(info)',
+          '',
+        ]);
+    }
   out.push(table(['measure', 'value', 'target', ''], rows));
 
   if (rounds[0]?.saturated['c-'] && rounds[0].saturated.s) {

@@ -70,6 +70,29 @@ export async function saturate(
   };
 }
 
+// Exactly `amount` requests (stream: true or not) over `connections` connections, as fast as they are
+// answered: the counting phases, where what matters is how many requests were answered, not how fast.
+export async function burst(
+  origin: string,
+  connections: number,
+  amount: number,
+  extra?: ExtraHeaders,
+  stream = false,
+): Promise<{ ok: number; bad: number }> {
+  if (amount <= 0) return { ok: 0, bad: 0 };
+  const r = await autocannon({
+    url: origin + PATH,
+    method: 'POST',
+    headers: headersWith(extra),
+    body: requestBody(stream),
+    connections: Math.max(1, Math.min(connections, amount)),
+    amount,
+    pipelining: 1,
+    timeout: 10,
+  });
+  return { ok: r['2xx'], bad: r.non2xx + r.errors + r.timeouts };
+}
+
 export interface Sequential {
   n: number;
   p50: number;
@@ -294,15 +317,17 @@ export async function smoke(origin: string, expect: RegExp, extra?: ExtraHeaders
 // Makes the next plain request of this body an exact cache hit: one request without BYPASS_CACHE
 // (a MISS, stored in the background), then more until one answers HIT. Returns the requests sent,
 // and `cacheable: false` when the first answer is neither MISS nor HIT (a build that does not cache it).
+// `extra`: the caller's credentials, for a cache scoped to them (an API key's organization).
 export async function warmCache(
   origin: string,
   expect: RegExp,
   maxS = 10,
+  extra?: ExtraHeaders,
 ): Promise<{ sent: number; cacheable: boolean; status?: string }> {
   const deadline = performance.now() + maxS * 1000;
   let sent = 0;
   for (;;) {
-    const status = await smoke(origin, expect);
+    const status = await smoke(origin, expect, extra);
     sent++;
     if (status === 'HIT') return { sent, cacheable: true };
     if (sent === 1 && status !== 'MISS') return { sent, cacheable: false, status };

@@ -1,8 +1,10 @@
 // Workers under test, each on its own Miniflare instance (so its own workerd process, whose CPU
 // time we can read), reached through a direct socket to the worker: no Miniflare entry worker, no
 // wrangler dev proxy — just workerd, as the worker would run at the edge.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { convertV4MiniflareOptions, Miniflare, type V4MiniflareOptions } from 'miniflare';
+import type { BindingKinds } from './count-bindings-worker';
 import { descendantsNamed } from './proc';
 import { migrationStatements, ROOT, type WranglerConfig } from './project';
 
@@ -135,6 +137,13 @@ export async function startSdkVariant(
 }
 
 export const RATE_LIMITS_FOR_LOAD = { RATE_LIMIT_PER_MINUTE: '1000000', RATE_LIMIT_BURST: '1000000' };
+// The API-key caller's organization has a tier, so its hourly tier window is checked on every call: a
+// limit the load never reaches (100,000,000 per hour, the largest TIER_LIMIT_* Edgeway's config accepts).
+export const TIER_LIMITS_FOR_LOAD = {
+  TIER_LIMIT_FREE: '100000000',
+  TIER_LIMIT_PRO: '100000000',
+  TIER_LIMIT_ENTERPRISE: '100000000',
+};
 
 export interface EdgewayOptions extends StartOptions {
   // Replace the D1 binding with a stub (no SQL): isolates the cost of request recording.
@@ -147,6 +156,48 @@ export interface EdgewayOptions extends StartOptions {
   name?: string;
   // More configuration for this instance (e.g. SEMANTIC_CACHE_ENABLED for bench/miss-path.ts).
   bindings?: Record<string, string>;
+  // Counting phase only: every binding the worker's code sees counts its calls (lib/count-bindings-worker.ts),
+  // read with GET COUNTS_PATH. Not used for the timed targets.
+  counted?: boolean;
+}
+
+// The entry of a counted instance: Edgeway's handlers and Durable Object classes from the bundle, each
+// handed a counting env. Exported class names are the ones wrangler.toml binds, so they replace the
+// bundle's own (a local export wins over `export *`).
+async function countedModules(cfg: WranglerConfig): Promise<{ type: 'ESModule'; path: string; contents: string }[]> {
+  const { transform } = await import('esbuild');
+  const source = readFileSync(join(ROOT, 'bench', 'lib', 'count-bindings-worker.ts'), 'utf8');
+  const lib = await transform(source, { loader: 'ts', format: 'esm', target: 'es2022' });
+  const classes = [
+    ...new Set(
+      Object.values(cfg.durableObjects)
+        .filter((d) => d.scriptName === undefined)
+        .map((d) => d.className),
+    ),
+  ];
+  for (const c of classes) if (!/^[A-Za-z_$][\w$]*$/.test(c)) throw new Error(`wrangler.toml: odd class name ${c}`);
+  const kinds: BindingKinds = {
+    d1: cfg.d1,
+    durableObjects: Object.keys(cfg.durableObjects),
+    kv: cfg.kv,
+    queues: Object.keys(cfg.queueProducers),
+    r2: cfg.r2,
+  };
+  const entry = [
+    "import * as worker from './index.js';",
+    "import { countedEnv, countedHandler } from './__bench_count_bindings.mjs';",
+    "export * from './index.js';",
+    `export default countedHandler(worker.default, ${JSON.stringify(kinds)});`,
+    ...classes.map(
+      (c) =>
+        `export class ${c} extends worker.${c} { constructor(ctx, env) { super(ctx, countedEnv(env, 'object')); } }`,
+    ),
+  ].join('\n');
+  const dist = join(cfg.dir, 'dist');
+  return [
+    { type: 'ESModule', path: join(dist, '__bench_counted.mjs'), contents: entry },
+    { type: 'ESModule', path: join(dist, '__bench_count_bindings.mjs'), contents: lib.code },
+  ];
 }
 
 export async function startEdgeway(
@@ -154,15 +205,21 @@ export async function startEdgeway(
   openaiBaseUrl: string,
   opts: EdgewayOptions = {},
 ): Promise<RunningWorker> {
-  const source = opts.stubD1
+  if (opts.counted && opts.stubD1) throw new Error('a counted instance counts the real bindings: no stubD1');
+  const source = opts.counted
     ? {
-        modules: [
-          { type: 'ESModule', path: join(cfg.dir, 'dist', '__bench_stub_d1.mjs'), contents: NO_D1_WRAPPER },
-          { type: 'ESModule', path: cfg.bundle },
-        ],
+        modules: [...(await countedModules(cfg)), { type: 'ESModule', path: cfg.bundle }],
         modulesRoot: join(cfg.dir, 'dist'),
       }
-    : { modules: true, scriptPath: cfg.bundle, modulesRoot: join(cfg.dir, 'dist') };
+    : opts.stubD1
+      ? {
+          modules: [
+            { type: 'ESModule', path: join(cfg.dir, 'dist', '__bench_stub_d1.mjs'), contents: NO_D1_WRAPPER },
+            { type: 'ESModule', path: cfg.bundle },
+          ],
+          modulesRoot: join(cfg.dir, 'dist'),
+        }
+      : { modules: true, scriptPath: cfg.bundle, modulesRoot: join(cfg.dir, 'dist') };
   const w = await start(
     opts.name ?? 'edgeway',
     {
@@ -178,6 +235,7 @@ export async function startEdgeway(
         // request), with limits the load never reaches. 1,000,000 is the largest value Edgeway's config
         // accepts for both; the bench sends well under that per instance.
         ...RATE_LIMITS_FOR_LOAD,
+        ...TIER_LIMITS_FOR_LOAD,
         ...(opts.noRateLimit ? { RATE_LIMIT_ENABLED: 'false' } : {}),
         ...opts.bindings,
       },
