@@ -32,6 +32,20 @@ export default defineConfig(async () => {
                   TIER_LIMIT_PRO: '100000',
                   TIER_LIMIT_ENTERPRISE: '100000',
                   WS_CONNECTIONS_PER_MINUTE: '100000',
+                  // The suite checks that logout, revocation and role changes act on the very next
+                  // request; test/integration/identity-cache.test.ts turns the cache on and tests its bound.
+                  IDENTITY_CACHE_TTL_SECONDS: '0',
+                },
+                // AI calls' `requests` rows arrive through the request-log queue's consumer: the suite
+                // delivers after 50 ms instead of wrangler.toml's 1 s, so a test reading a row right after
+                // its request waits less. Otherwise as wrangler.toml (this entry replaces the toml's).
+                queueConsumers: {
+                  'edgeway-request-log': {
+                    maxBatchSize: 100,
+                    maxBatchTimeout: 0.05,
+                    maxRetries: 3,
+                    deadLetterQueue: 'edgeway-request-log-dlq',
+                  },
                 },
               },
             })),

@@ -215,7 +215,7 @@ function category(group: string): string {
     group.includes('d1-api') ||
     group.startsWith('src/db/') ||
     group === 'src/features/gateway/request-rows.ts' ||
-    group === 'src/features/gateway/request-row-batch.ts'
+    group === 'src/features/request-log/row-batch.ts'
   )
     return 'D1 recording, worker side (drizzle-orm + D1 binding JS)';
   if (group === 'src/features/providers/http.ts')

@@ -8,6 +8,15 @@ export interface CacheEntryInfo {
   expiresAt: number;
 }
 
+// Lookups of one tenant in one isolate, counted together: one object call instead of one per lookup.
+export interface LookupBatch {
+  hits: number;
+  misses: number;
+  responseMs: number;
+  // The keys that answered a hit (each once), for least-recently-used eviction.
+  touched: string[];
+}
+
 export interface CacheStats {
   hits: number;
   misses: number;
@@ -52,11 +61,14 @@ export class CacheIndex extends DurableObject<Env> {
     this.ctx.storage.sql.exec('DELETE FROM entries WHERE expires_at <= ?', now);
   }
 
-  recordLookup(hit: boolean, responseMs: number, kvKey?: string): void {
-    this.bump(hit ? 'hits' : 'misses', 1);
-    this.bump('response_ms', responseMs);
-    if (hit && kvKey)
-      this.ctx.storage.sql.exec('UPDATE entries SET last_access = ? WHERE kv_key = ?', Date.now(), kvKey);
+  // The lookups one isolate made for this tenant since its last batch (cache.ts): counters and last access.
+  recordLookups(batch: LookupBatch): void {
+    if (batch.hits > 0) this.bump('hits', batch.hits);
+    if (batch.misses > 0) this.bump('misses', batch.misses);
+    if (batch.responseMs > 0) this.bump('response_ms', batch.responseMs);
+    const now = Date.now();
+    for (const kvKey of batch.touched)
+      this.ctx.storage.sql.exec('UPDATE entries SET last_access = ? WHERE kv_key = ?', now, kvKey);
   }
 
   // Adds an entry and evicts least-recently-used ones until the tenant is within its budget.

@@ -1,6 +1,7 @@
 import type { Config } from '../../config';
 import { ApiError } from '../../lib/errors';
 import { describeError, type Logger } from '../../lib/log';
+import { microBatcher, type MicroBatcher } from '../../lib/micro-batch';
 import { isUpstreamFailure, lastUserIndex } from '../providers';
 import type { FinishReason, Usage } from '../providers';
 import { cacheKey } from './cache-key';
@@ -9,6 +10,7 @@ import { FLIGHT_MEMORY_MS } from '../single-flight';
 import { forgetFlights } from '../single-flight';
 import type { Target } from '../models';
 import type { RouteRequest } from '../gateway';
+import type { CacheIndex, LookupBatch } from './cache-index';
 
 export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
 
@@ -34,6 +36,8 @@ export interface CacheLookup {
   key: string;
   kvKey: string;
   answer: CachedAnswer | undefined;
+  // Which step answered: the exact key, or a similar earlier prompt (whose score may still round to 1).
+  hit: 'exact' | 'semantic' | null;
   similarity: number | null;
   // The prompt's vector from the semantic lookup, so store does not embed it again; null when the
   // embedder failed for this request (store then adds no vector), absent when no lookup embedded it.
@@ -145,6 +149,50 @@ function parse(raw: string | null): CachedAnswer | undefined {
   }
 }
 
+interface LookupStat {
+  hit: boolean;
+  ms: number;
+  key: string;
+}
+
+function summarize(stats: LookupStat[]): LookupBatch {
+  const batch: LookupBatch = { hits: 0, misses: 0, responseMs: 0, touched: [] };
+  const touched = new Set<string>();
+  for (const s of stats) {
+    if (s.hit) {
+      batch.hits++;
+      touched.add(s.key);
+    } else batch.misses++;
+    batch.responseMs += s.ms;
+  }
+  batch.touched = [...touched];
+  return batch;
+}
+
+// Hit statistics leave an isolate in one CacheIndex call per tenant per 20 ms or 100 lookups, instead of
+// one object call per lookup. One batcher per namespace binding, each keyed by tenant.
+// Why: docs/design/cache.md#cacheindex-entries-counters-eviction
+const lookupBatchers = new WeakMap<DurableObjectNamespace<CacheIndex>, MicroBatcher<string, LookupStat>>();
+
+function lookupStats(ns: DurableObjectNamespace<CacheIndex>): MicroBatcher<string, LookupStat> {
+  let batcher = lookupBatchers.get(ns);
+  if (!batcher) {
+    batcher = microBatcher<string, LookupStat>({
+      flushAfterMs: 20,
+      maxItems: 100,
+      write: async (tenant, stats) => {
+        await ns.get(ns.idFromName(tenant)).recordLookups(summarize(stats));
+      },
+    });
+    lookupBatchers.set(ns, batcher);
+  }
+  return batcher;
+}
+
+// This isolate's lookups of the tenant not yet counted by its CacheIndex, sent now: whoever reads the
+// counters (or the entries' last access) right after its own requests sees them.
+const flushLookupStats = (deps: CacheDeps) => lookupStats(deps.env.CACHE_INDEX).flush(deps.tenant);
+
 // Exact lookup first (KV), then the nearest earlier prompt of the same tenant, model and context.
 export async function lookup(
   deps: CacheDeps,
@@ -155,8 +203,9 @@ export async function lookup(
   const started = performance.now();
   const key = await cacheKey({ ...request, tenant: deps.tenant, provider: target.provider.id, model: target.model });
   const kvKey = kvKeyOf(deps.tenant, key);
-  if (!policy.read) return { status: 'BYPASS', key, kvKey, answer: undefined, similarity: null };
+  if (!policy.read) return { status: 'BYPASS', key, kvKey, answer: undefined, hit: null, similarity: null };
   let answer = parse(await deps.env.CACHE.get(kvKey));
+  let hit: CacheLookup['hit'] = answer ? 'exact' : null;
   let similarity: number | null = answer ? 1 : null;
   let hitKey = kvKey;
   const prompt = lastUser(request).prompt;
@@ -171,6 +220,7 @@ export async function lookup(
     if (match && match.score >= policy.threshold) {
       answer = parse(await deps.env.CACHE.get(match.key));
       if (answer) {
+        hit = 'semantic';
         similarity = Math.round(match.score * 10_000) / 10_000;
         hitKey = match.key;
       }
@@ -178,15 +228,16 @@ export async function lookup(
   }
   const ms = performance.now() - started;
   deps.waitUntil(
-    cacheIndex(deps)
-      .recordLookup(answer !== undefined, ms, hitKey)
-      .catch(() => undefined),
+    lookupStats(deps.env.CACHE_INDEX)(deps.tenant, { hit: answer !== undefined, ms, key: hitKey }).catch(
+      () => undefined,
+    ),
   );
   return {
     status: answer ? 'HIT' : 'MISS',
     key,
     kvKey,
     answer,
+    hit: answer ? hit : null,
     similarity: answer ? similarity : null,
     vector,
     context,
@@ -249,10 +300,13 @@ export function store(
 }
 
 export async function cacheStats(deps: CacheDeps) {
+  await flushLookupStats(deps);
   return cacheIndex(deps).stats();
 }
 
 export async function clearCache(deps: CacheDeps, pattern: string): Promise<number> {
+  // Keys touched by this isolate's pending hits count as recent (their flights are forgotten too).
+  await flushLookupStats(deps);
   const { cleared, recent } = await cacheIndex(deps).clear(pattern, FLIGHT_MEMORY_MS);
   await forgetFlights(deps.env, recent);
   return cleared;

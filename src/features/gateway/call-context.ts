@@ -12,7 +12,13 @@ export function pipelineDeps(c: Context<AppEnv>): PipelineDeps {
     db: getDb(c.env.DB),
     log: c.var.log,
     waitUntil: (p) => c.executionCtx.waitUntil(p),
-    report: (call, settled) => c.var.aiCall.settle({ ...requestRow(call, settled), upstreamMs: settled.upstreamMs }),
+    report: (call, settled, stored) =>
+      c.var.aiCall.settle({
+        ...requestRow(call, settled),
+        createdAt: new Date().toISOString(),
+        upstreamMs: settled.upstreamMs,
+        stored,
+      }),
   };
 }
 

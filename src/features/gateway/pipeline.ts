@@ -6,7 +6,7 @@ import type { ChatMessage, ChatResult, FinishReason, Usage } from '../providers'
 import { type CacheDeps, type CacheLookup, type CachePolicy, lookup, promptOf, store } from '../cache';
 import type { FlightDeps } from '../single-flight';
 import type { Routed } from '../single-flight';
-import { logCall, logFailure, recordCall, type Settled } from './record';
+import { logFailure, recordCall, type Settled } from './record';
 import { parseTarget, requireConfigured, type Target, targetOf } from '../models';
 import { attemptsOf, routeBudgetMs, routeComplete, routeStream, type RoutedEvent } from './router';
 import { completeShared, streamShared } from '../single-flight';
@@ -17,8 +17,9 @@ export interface PipelineDeps {
   db: Database;
   log: Logger;
   waitUntil(promise: Promise<unknown>): void;
-  // Told once how each call settled (for the request log and metrics).
-  report?(call: ChatCall, settled: Settled): void;
+  // Told once how each call settled: the request log carries the call's `requests` row to its consumer
+  // unless `stored` (the row is already written). Why: docs/design/request-log.md#the-event
+  report(call: ChatCall, settled: Settled, stored: boolean): void;
 }
 
 export interface ChatCall {
@@ -72,13 +73,11 @@ const cacheDeps = (deps: PipelineDeps, call: ChatCall): CacheDeps => ({
 
 const flightDeps = (deps: PipelineDeps): FlightDeps => ({ env: deps.env, log: deps.log, waitUntil: deps.waitUntil });
 
+// No D1 write on the call's path: its row travels with the request's log event and the queue consumer
+// writes it. Only a dialect that answers with the row's id (the requests endpoint) stores it itself.
 function record(deps: PipelineDeps, call: ChatCall, settled: Settled, awaitIt: boolean): Promise<number | undefined> {
-  deps.report?.(call, settled);
-  if (awaitIt) return recordCall(deps.db, call, settled);
-  deps.waitUntil(
-    logCall(deps.env.DB, call, settled).catch((e: unknown) => deps.log.error('recording failed', { error: String(e) })),
-  );
-  return Promise.resolve(undefined);
+  deps.report(call, settled, awaitIt);
+  return awaitIt ? recordCall(deps.db, call, settled) : Promise.resolve(undefined);
 }
 
 // Non-streaming: cache (exact, then semantic), then one routed call shared by identical concurrent

@@ -1,6 +1,5 @@
 import type { Database } from '../../db/client';
 import { insertRequest } from './request-rows';
-import { logRequest } from './request-row-batch';
 import type { NewRequestRow, RequestStatus } from '../../db/schema';
 import type { ApiError } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
@@ -60,13 +59,10 @@ export function requestRow(call: RecordedCall, s: Settled): NewRequestRow {
 }
 
 // One row per call, whatever its dialect and outcome. A cache hit costs nothing upstream.
-// With the id (the requests endpoint answers with it) the row is written at once; otherwise it joins the batch.
+// Written here only where the answer needs the row's id (the requests endpoint); every other call's row
+// goes with its request-log event (call-context.ts reports it).
 export function recordCall(db: Database, call: RecordedCall, s: Settled): Promise<number> {
   return insertRequest(db, requestRow(call, s));
-}
-
-export function logCall(d1: D1Database, call: RecordedCall, s: Settled): Promise<void> {
-  return logRequest(d1, requestRow(call, s));
 }
 
 export function logFailure(log: Logger, err: ApiError, target: Target): void {

@@ -38,11 +38,12 @@ export async function beginCall(c: Context<AppEnv>, dialect: string): Promise<Ca
   };
 }
 
-// X-Cache-Status on every AI answer (docs/api.md), and the score of a semantic hit.
+// X-Cache-Status on every AI answer (docs/api.md), and the score of every semantic hit — even one that
+// rounds to 1, so a client can tell it from an exact hit, which carries none.
 export function cacheHeaders(cache: CacheLookup): Record<string, string> {
   return {
     'X-Cache-Status': cache.status,
-    ...(cache.status === 'HIT' && cache.similarity !== null && cache.similarity < 1
+    ...(cache.hit === 'semantic' && cache.similarity !== null
       ? { 'X-Cache-Similarity': String(cache.similarity) }
       : {}),
   };

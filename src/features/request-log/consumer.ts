@@ -1,3 +1,4 @@
+import { insertRequestRowSql, requestRowValues } from './request-row-insert';
 import { createLogger, describeError } from '../../lib/log';
 import type { RequestEvent } from './middleware';
 
@@ -70,6 +71,10 @@ ON CONFLICT (metric, day, method, route, le) DO UPDATE SET
   count = count + excluded.count,
   sum_ms = sum_ms + excluded.sum_ms`;
 
+// An event's `requests` rows are written only if this delivery inserted the event (its row carries
+// this delivery's batch id): a redelivered event adds no second row, like it adds no second count.
+const INSERT_CALL_ROW = insertRequestRowSql('EXISTS (SELECT 1 FROM request_events WHERE id = ? AND batch_id = ?)');
+
 const AGGREGATES = [
   rollupUpsert('minute', MINUTE),
   rollupUpsert('day', DAY),
@@ -127,26 +132,40 @@ function eventValues(e: RequestEvent, batchId: string): (string | number | null)
   ];
 }
 
-// One delivery of the request log, written in one D1 batch (one transaction): the events, then the
-// rollups and histograms computed from what this delivery inserted. If the write fails, the whole
+// One delivery of the request log, written in one D1 batch (one transaction): the events, the AI calls'
+// `requests` rows of the events it inserted, then the rollups and histograms computed from what this
+// delivery inserted. If the write fails, the whole
 // batch is retried; after max_retries it goes to the dead-letter queue (wrangler.toml).
 // Why: docs/design/request-log.md#the-consumer-one-transaction-per-delivery-idempotent
 export async function handleQueue(batch: MessageBatch<unknown>, env: Pick<Env, 'DB'>): Promise<void> {
   const log = createLogger({ queue: batch.queue });
-  const events: RequestEvent[] = [];
+  // Keyed by event id: a message duplicated within one delivery is one event (and writes its rows once).
+  const unique = new Map<string, RequestEvent>();
   for (const message of batch.messages) {
-    if (isRequestEvent(message.body)) events.push(message.body);
-    else if ((message.body as { kind?: unknown } | null)?.kind !== 'probe') {
+    if (isRequestEvent(message.body)) {
+      if (!unique.has(message.body.id)) unique.set(message.body.id, message.body);
+    } else if ((message.body as { kind?: unknown } | null)?.kind !== 'probe') {
       log.warn('request log message dropped: not a request event', { message_id: message.id });
     }
   }
+  const events = [...unique.values()];
   if (events.length === 0) return;
   const batchId = crypto.randomUUID();
   const d1 = env.DB;
   const insert = d1.prepare(INSERT_EVENT);
+  const insertRow = d1.prepare(INSERT_CALL_ROW);
+  const rows: D1PreparedStatement[] = [];
+  for (const e of events) {
+    for (const call of Array.isArray(e.calls) ? e.calls : []) {
+      const values = requestRowValues(call);
+      if (values) rows.push(insertRow.bind(...values, e.id, batchId));
+      else log.warn('request row dropped: malformed', { event_id: e.id });
+    }
+  }
   try {
     await d1.batch([
       ...events.map((e) => insert.bind(...eventValues(e, batchId))),
+      ...rows,
       ...AGGREGATES.map((sql) => d1.prepare(sql).bind(batchId)),
     ]);
   } catch (err) {

@@ -2,10 +2,12 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { knownIdentity } from '../accounts';
 import type { AppEnv } from '../../env';
-import { describeError } from '../../lib/log';
+import { describeError, type Logger } from '../../lib/log';
 import type { CallSlot, CallSummary } from '../../lib/call-slot';
-import { sendLogEvent } from './log-batch';
+import { jsonBytes, MAX_MESSAGE_BYTES, sendLogEvent } from './log-batch';
+import { writeRowsDirectly } from './row-batch';
 import { TIMED_OUT, withDeadline } from '../../lib/deadline';
+import type { NewRequestRow } from '../../db/schema';
 
 // One message on the REQUEST_LOG queue per HTTP request. Only bounded, secret-free fields: the route
 // is the matched pattern, never the raw path or query. Why: docs/design/request-log.md#the-event
@@ -39,6 +41,9 @@ export interface RequestEvent {
   stream: boolean;
   rate_limited: boolean;
   quota_exceeded: boolean;
+  // The `requests` rows of the request's AI calls that are not stored yet (usually one; none for a
+  // request without a call or whose row the requests endpoint wrote itself); the consumer writes them.
+  calls?: NewRequestRow[];
 }
 
 // The health check's message: proves the producer works; the consumer drops it.
@@ -98,6 +103,7 @@ export function collectEvent(c: Context<AppEnv>, arrivedAt: number): () => Promi
     // Measured after a stream's summary settled, so a streamed request's latency covers the stream.
     const latency = performance.now() - startedAt;
     const upstream = summary ? summary.upstreamMs : null;
+    const calls = (slot?.calls ?? []).filter((s) => !s.stored).map(rowOf);
     return {
       kind: 'request',
       v: 1,
@@ -126,8 +132,51 @@ export function collectEvent(c: Context<AppEnv>, arrivedAt: number): () => Promi
       stream: summary?.stream ?? false,
       rate_limited: status === 429 && errorCode === 'RATE_LIMIT_EXCEEDED',
       quota_exceeded: errorCode === 'QUOTA_EXCEEDED',
+      ...(calls.length > 0 ? { calls } : {}),
     };
   };
+}
+
+function rowOf(summary: CallSummary): NewRequestRow {
+  const { upstreamMs: _upstreamMs, stored: _stored, ...row } = summary;
+  return row;
+}
+
+// Sends the event with its calls' rows. A row the queue cannot carry is written by the isolate instead
+// (still after the answer): when the event would outgrow a queue message, when no queue is bound, or
+// when the send failed. Why: docs/design/request-log.md#failure-modes
+async function deliver(
+  queue: Queue<RequestLogMessage> | undefined,
+  event: RequestEvent,
+  db: D1Database,
+  log: Logger | undefined,
+): Promise<void> {
+  let body = event;
+  let bytes = queue ? jsonBytes(event) : 0;
+  let direct: NewRequestRow[] = [];
+  if (!queue || (bytes > MAX_MESSAGE_BYTES && event.calls)) {
+    const { calls, ...rest } = event;
+    direct = calls ?? [];
+    body = rest;
+    if (queue) bytes = jsonBytes(body);
+  }
+  const writeDirectly = (rows: NewRequestRow[]) =>
+    Promise.all(rows.map((row) => writeRowsDirectly(db, row))).catch((err: unknown) =>
+      log?.error('recording failed', { error: describeError(err) }),
+    );
+  const written = writeDirectly(direct);
+  if (queue) {
+    try {
+      await sendLogEvent(queue, { body, bytes });
+    } catch (err) {
+      log?.warn('request log send failed', {
+        error: describeError(err),
+        rows_written_directly: body.calls?.length ?? 0,
+      });
+      await writeDirectly(body.calls ?? []);
+    }
+  }
+  await written;
 }
 
 // Registered right after requestContext, so it sees the final status and error code. The event is
@@ -137,7 +186,8 @@ export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {
   const arrivedAt = Date.now();
   await next();
   const queue = c.env.REQUEST_LOG as Queue<RequestLogMessage> | undefined;
-  if (!queue) return;
+  // Without a queue only an AI call's row has somewhere to go.
+  if (!queue && !c.var.aiCall.started) return;
   let waitUntil: (p: Promise<unknown>) => void;
   try {
     const ctx = c.executionCtx;
@@ -147,12 +197,13 @@ export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   const event = collectEvent(c, arrivedAt);
   const log = c.var.log;
+  const db = c.env.DB;
   waitUntil(
     (async () => {
       try {
-        await sendLogEvent(queue, await event());
+        await deliver(queue, await event(), db, log);
       } catch (err) {
-        log?.warn('request log send failed', { error: describeError(err) });
+        log?.warn('request log failed', { error: describeError(err) });
       }
     })(),
   );
