@@ -53,9 +53,11 @@ export function microBatcher<K, T>(opts: MicroBatchOptions<K, T>): MicroBatcher<
       items: [],
       weight: 0,
       flush: release,
-      done: gate.then(() => {
+      // Awaited, not returned: a write that fails at once is then handled in the same tick (returning it
+      // would attach the handler a tick late, which workerd reports as an unhandled rejection).
+      done: gate.then(async () => {
         close(target, batch);
-        return opts.write(target, batch.items);
+        await opts.write(target, batch.items);
       }),
     };
     let pending = unsettled.get(target);
