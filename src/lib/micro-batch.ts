@@ -10,27 +10,30 @@ export interface MicroBatchOptions<K, T> {
   write(target: K, items: T[]): Promise<void>;
 }
 
-/** Adds an item to its target's open batch; resolves once that batch is written. */
+/** Adds an item to its target's open batch; see `microBatcher` for what the returned promise covers. */
 export interface MicroBatcher<K, T> {
   (target: K, item: T): Promise<void>;
-  // Sends target's open batch now and settles (never rejects) once every batch of target this isolate
-  // has started is written or failed: a reader that must see this isolate's own writes waits for it.
+  // Writes target's open batch now, in the caller's request, then waits (never rejects) for the batches of
+  // target that other requests of this isolate are writing: a reader that must see this isolate's own
+  // writes waits for it (an admin read, not the hot path).
   flush(target: K): Promise<void>;
 }
 
 interface Batch<T> {
   items: T[];
   weight: number;
-  done: Promise<void>;
-  flush(): void;
 }
 
 /**
  * A per-isolate micro-batcher: items added within `flushAfterMs` of each other for the same target (e.g.
  * the same D1 database, Queue binding or tenant) leave together in one `write`, instead of one round trip
  * each. Each target has its own open batch, so interleaved targets do not cut each other's batches short.
- * `add` returns the promise of the item's batch: a caller hands it to `waitUntil`, so the invocation that
- * produced the item stays alive until it is written, and sees the write's failure, if any.
+ *
+ * No request ever waits on a promise another request created (workerd cancels such continuations once
+ * the creating request is done, and refuses I/O across requests): the request that opens a batch owns its
+ * timer and gets the promise of that write (hand it to `waitUntil`, so the invocation lives until the batch
+ * is written); a request whose item fills a batch writes it at once, in its own request, and gets that
+ * promise; any other request gets a settled promise, its item riding on the owner's write.
  *
  * @example
  * const send = microBatcher({ flushAfterMs: 20, maxItems: 100, write: (q, bodies) => q.sendBatch(...) });
@@ -38,72 +41,67 @@ interface Batch<T> {
  */
 export function microBatcher<K, T>(opts: MicroBatchOptions<K, T>): MicroBatcher<K, T> {
   const open = new Map<K, Batch<T>>();
-  // Batches that have not settled yet, per target, for flush.
-  const unsettled = new Map<K, Set<Promise<void>>>();
+  // Writes under way, per target, for flush.
+  const writing = new Map<K, Set<Promise<void>>>();
 
-  // Closes target's open batch: later items start the next one.
-  const close = (target: K, batch: Batch<T>) => {
+  // Takes the batch's items (once) and writes them in the calling request. Awaited, not returned, so a
+  // write that fails at once is handled in the same tick (workerd reports a late handler as unhandled).
+  const writeOut = async (target: K, batch: Batch<T>): Promise<void> => {
     if (open.get(target) === batch) open.delete(target);
-  };
-
-  const start = (target: K): Batch<T> => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const batch: Batch<T> = {
-      items: [],
-      weight: 0,
-      flush: release,
-      // Awaited, not returned: a write that fails at once is then handled in the same tick (returning it
-      // would attach the handler a tick late, which workerd reports as an unhandled rejection).
-      done: gate.then(async () => {
-        close(target, batch);
-        await opts.write(target, batch.items);
-      }),
-    };
-    let pending = unsettled.get(target);
-    if (!pending) unsettled.set(target, (pending = new Set()));
-    const settled = batch.done.then(
+    const items = batch.items.splice(0);
+    batch.weight = 0;
+    if (items.length === 0) return;
+    const write = opts.write(target, items);
+    let set = writing.get(target);
+    if (!set) writing.set(target, (set = new Set()));
+    const settled = write.then(
       () => undefined,
       () => undefined,
     );
-    pending.add(settled);
-    void settled.then(() => {
-      pending.delete(settled);
-      if (pending.size === 0 && unsettled.get(target) === pending) unsettled.delete(target);
-    });
-    setTimeout(release, opts.flushAfterMs);
+    set.add(settled);
+    try {
+      await write;
+    } finally {
+      set.delete(settled);
+      if (set.size === 0 && writing.get(target) === set) writing.delete(target);
+    }
+  };
+
+  const start = (target: K): { batch: Batch<T>; owned: Promise<void> } => {
+    const batch: Batch<T> = { items: [], weight: 0 };
     open.set(target, batch);
-    return batch;
+    const owned = new Promise<void>((resolve) => setTimeout(resolve, opts.flushAfterMs)).then(async () => {
+      await writeOut(target, batch);
+    });
+    return { batch, owned };
   };
 
   const add = (target: K, item: T): Promise<void> => {
     const weight = opts.weight?.(item) ?? 0;
     const max = opts.maxWeight ?? Number.POSITIVE_INFINITY;
+    const mine: Promise<void>[] = [];
     let batch = open.get(target);
-    if (batch && batch.weight + weight > max) {
-      close(target, batch);
-      batch.flush();
+    // Past the size budget: the open batch leaves now, written by this request.
+    if (batch && batch.items.length > 0 && batch.weight + weight > max) {
+      mine.push(writeOut(target, batch));
       batch = undefined;
     }
-    batch ??= start(target);
+    if (!batch) {
+      const started = start(target);
+      batch = started.batch;
+      mine.push(started.owned);
+    }
     batch.items.push(item);
     batch.weight += weight;
-    if (batch.items.length >= opts.maxItems || batch.weight >= max) {
-      // Full: later items start the next batch at once.
-      close(target, batch);
-      batch.flush();
-    }
-    return batch.done;
+    // Full: written at once by this request; the owner's timer later finds it empty.
+    if (batch.items.length >= opts.maxItems || batch.weight >= max) mine.push(writeOut(target, batch));
+    return mine.length === 1 ? (mine[0] as Promise<void>) : Promise.all(mine).then(() => undefined);
   };
 
   const flush = async (target: K): Promise<void> => {
     const batch = open.get(target);
-    if (batch) {
-      close(target, batch);
-      batch.flush();
-    }
-    const pending = unsettled.get(target);
-    if (pending) await Promise.all([...pending]);
+    const own = batch ? writeOut(target, batch).catch(() => undefined) : Promise.resolve();
+    await Promise.all([own, ...(writing.get(target) ?? [])]);
   };
 
   return Object.assign(add, { flush });
