@@ -63,6 +63,14 @@ export async function memberOf(owner: Account, role: Role, overrides?: EnvOverri
   return account(user.email, (await login.json()) as TokenBody);
 }
 
+// A second, independent session of `who` (in their default organization, so with the same role there):
+// ending it leaves their first session working.
+export async function signIn(who: Account, overrides?: EnvOverrides): Promise<Account> {
+  const login = await postJson('/api/v1/auth/login', { email: who.email, password: who.password }, overrides);
+  if (login.status !== 200) throw new Error(`login ${login.status}: ${await login.text()}`);
+  return account(who.email, (await login.json()) as TokenBody);
+}
+
 export async function createApiKey(
   admin: Account,
   body: Record<string, unknown> = { name: 'test key' },

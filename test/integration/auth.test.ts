@@ -1,8 +1,13 @@
 import { env } from 'cloudflare:test';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { hashPassword, iterationsOf, PBKDF2_MAX_ITERATIONS, verifyPassword } from '../../src/features/accounts/passwords';
-import { createApiKey, me, PASSWORD, register } from '../helpers/auth';
+import {
+  hashPassword,
+  iterationsOf,
+  PBKDF2_MAX_ITERATIONS,
+  verifyPassword,
+} from '../../src/features/accounts/passwords';
+import { type Account, createApiKey, me, memberOf, PASSWORD, register } from '../helpers/auth';
 import { call, expectEnvelope, postJson } from '../helpers/http';
 
 type Json = Record<string, unknown>;
@@ -260,6 +265,56 @@ describe('API keys', () => {
     const key = await createApiKey(admin, { name: 'admin key', role: 'admin' });
     expect(key.role).toBe('admin');
   });
+
+  // An admin key made by a second admin of an organization, whose membership the owner then changes.
+  async function adminKeyOfSecondAdmin(): Promise<{
+    owner: Account;
+    creator: Account;
+    headers: Record<string, string>;
+  }> {
+    const owner = await register();
+    const creator = await memberOf(owner, 'admin');
+    const key = await createApiKey(creator, { name: 'admin key', role: 'admin' });
+    expect(key.role).toBe('admin');
+    return { owner, creator, headers: { 'x-api-key': key.key } };
+  }
+
+  it("act with their creator's current role: demoted to viewer, an admin key acts as a viewer", async () => {
+    const { owner, creator, headers } = await adminKeyOfSecondAdmin();
+    // Before: the key reaches an admin-only route (API keys) and acts as admin.
+    expect((await call('/api/v1/auth/api-keys', { headers })).status).toBe(200);
+    expect(await (await me(headers)).json()).toMatchObject({ id: creator.userId, role: 'admin' });
+    const demoted = await call(`/api/v1/organizations/current/members/${creator.userId}`, {
+      method: 'PUT',
+      headers: { ...owner.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'viewer' }),
+    });
+    expect(demoted.status).toBe(200);
+    // The very next requests: admin-only and member-level routes refuse, a viewer route answers.
+    await expectEnvelope(await call('/api/v1/auth/api-keys', { headers }), 403, 'INSUFFICIENT_PERMISSIONS');
+    await expectEnvelope(
+      await postJson('/api/v1/chat/completion', { message: 'x' }, undefined, headers),
+      403,
+      'INSUFFICIENT_PERMISSIONS',
+    );
+    const org = await call('/api/v1/organizations/current', { headers });
+    expect(org.status).toBe(200);
+    expect(await org.json()).toMatchObject({ id: owner.organizationId });
+    expect(await (await me(headers)).json()).toMatchObject({ id: creator.userId, role: 'viewer' });
+  });
+
+  it('stop working when their creator is removed from the organization', async () => {
+    const { owner, creator, headers } = await adminKeyOfSecondAdmin();
+    expect((await call('/api/v1/organizations/current', { headers })).status).toBe(200);
+    const removed = await call(`/api/v1/organizations/current/members/${creator.userId}`, {
+      method: 'DELETE',
+      headers: owner.auth,
+    });
+    expect(removed.status).toBe(200);
+    await expectEnvelope(await call('/api/v1/organizations/current', { headers }), 401, 'AUTHENTICATION_REQUIRED');
+    await expectEnvelope(await me(headers), 401, 'AUTHENTICATION_REQUIRED');
+    await expectEnvelope(await me({ authorization: `Bearer ${headers['x-api-key']}` }), 401, 'AUTHENTICATION_REQUIRED');
+  });
 });
 
 describe('passwords', () => {
@@ -324,13 +379,15 @@ describe('anonymous mode', () => {
     const a = await register(undefined, off);
     const ok = await postJson('/api/v1/chat/completion', { message: 'x' }, off, a.auth);
     expect(ok.status).toBe(200);
-    const row = await env.DB.prepare('SELECT user_id, organization_id FROM requests WHERE request_id = ?')
-      .bind(ok.headers.get('x-request-id'))
-      .first();
-    for (let i = 0; i < 50 && !row; i++) await new Promise((r) => setTimeout(r, 20));
-    const stored = await env.DB.prepare('SELECT user_id, organization_id FROM requests WHERE request_id = ?')
-      .bind(ok.headers.get('x-request-id'))
-      .first();
-    expect(stored).toEqual({ user_id: a.userId, organization_id: a.organizationId });
+    // The row is written in the background (through the request log): each poll reads it again.
+    const requestId = ok.headers.get('x-request-id');
+    expect(requestId).toBeTruthy();
+    await expect
+      .poll(
+        () =>
+          env.DB.prepare('SELECT user_id, organization_id FROM requests WHERE request_id = ?').bind(requestId).first(),
+        { timeout: 5_000, interval: 20 },
+      )
+      .toEqual({ user_id: a.userId, organization_id: a.organizationId });
   });
 });
