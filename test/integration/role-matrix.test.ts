@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../src/app';
 // allows() is not part of the accounts feature's index (nothing outside the feature needs it); tests may
 // reach the file itself.
@@ -6,6 +6,10 @@ import { type Access, allows } from '../../src/features/accounts/access';
 import { type Account, createApiKey, memberOf, register, type Role, signIn } from '../helpers/auth';
 import { type Carrier, CARRIERS, type Presented, withToken } from '../helpers/credentials';
 import { call, type EnvOverrides, expectEnvelope } from '../helpers/http';
+
+// Each test walks every route with one credential (100+ sequential requests, some behind a password
+// hash): seconds on a loaded 2-core machine, so the default 5 s per test is too tight for CI.
+vi.setConfig({ testTimeout: 60_000 });
 
 // Every (method, path) the app serves, pinned here to the access the contract gives it, then called by
 // every role with every kind of credential, anonymously, and with garbage credentials. The expectations
