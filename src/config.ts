@@ -136,6 +136,10 @@ const ConfigSchema = z
     JWT_SECRET_KEY: secret,
     ACCESS_TOKEN_TTL_SECONDS: int(86_400, 60, 30 * 86_400),
     REFRESH_TOKEN_TTL_SECONDS: int(30 * 86_400, 300, 365 * 86_400),
+    // How long an isolate may reuse a verified API key or session (and its organization's tier) without
+    // reading D1 again: the bound on how late a logout, revocation, role change or removal is seen.
+    // 0 checks every request.
+    IDENTITY_CACHE_TTL_SECONDS: int(5, 0, 300),
     REGISTRATION_ENABLED: bool(true),
     DEFAULT_QUOTA_LIMIT: int(1_000, 0, 1_000_000_000),
     LOGIN_MAX_ATTEMPTS_PER_ACCOUNT: int(10, 1, 10_000),

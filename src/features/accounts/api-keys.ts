@@ -1,6 +1,6 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Database } from '../../db/client';
-import { apiKeys, memberships, ROLES, type Role } from '../../db/schema';
+import { apiKeys, memberships, organizations, ROLES, type Role } from '../../db/schema';
 import { sha256Hex } from '../../lib/crypto';
 
 export const API_KEY_PREFIX = 'ew_';
@@ -29,6 +29,11 @@ export interface KeyIdentity {
   userId: string;
   organizationId: string;
   role: Role;
+  // ISO 8601, or null for a key that never expires.
+  expiresAt: string | null;
+  // The organization's tier and settings, read in the same statement for the rate limiter.
+  tier: string;
+  settings: Record<string, unknown>;
 }
 
 // A key acts with its own role, capped by its creator's current role in the organization; a key whose
@@ -43,12 +48,15 @@ export async function findApiKey(db: Database, key: string): Promise<KeyIdentity
       keyRole: apiKeys.role,
       memberRole: memberships.role,
       expiresAt: apiKeys.expiresAt,
+      tier: organizations.subscriptionTier,
+      settings: organizations.settings,
     })
     .from(apiKeys)
     .innerJoin(
       memberships,
       and(eq(memberships.userId, apiKeys.userId), eq(memberships.organizationId, apiKeys.organizationId)),
     )
+    .innerJoin(organizations, eq(organizations.id, apiKeys.organizationId))
     .where(and(eq(apiKeys.keyHash, await sha256Hex(key)), isNull(apiKeys.revokedAt)))
     .get();
   if (!row) return undefined;
@@ -58,5 +66,8 @@ export async function findApiKey(db: Database, key: string): Promise<KeyIdentity
     userId: row.userId,
     organizationId: row.organizationId,
     role: lowerRole(row.keyRole, row.memberRole),
+    expiresAt: row.expiresAt,
+    tier: row.tier,
+    settings: row.settings,
   };
 }

@@ -5,9 +5,20 @@ import { apiKeys, type Role } from '../../db/schema';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../lib/errors';
 import { eq } from 'drizzle-orm';
+import { decodeJwt } from 'jose';
+import type { Config } from '../../config';
+import { sha256Hex } from '../../lib/crypto';
 import { API_KEY_PREFIX, findApiKey } from './api-keys';
+import { IdentityCache } from './identity-cache';
 import { looksLikeJwt, verifyAccessToken } from './jwt';
 import { activeSession } from './sessions';
+
+// What the rate limiter needs of the caller's organization, read with the identity so that a request
+// with a fresh cached identity reads nothing from D1 for it.
+export interface OrganizationLimits {
+  tier: string;
+  settings: Record<string, unknown>;
+}
 
 export interface Identity {
   via: 'jwt' | 'cookie' | 'api_key';
@@ -16,6 +27,8 @@ export interface Identity {
   role: Role;
   sessionId?: string;
   apiKeyId?: string;
+  // Absent only on identities built elsewhere (the rate limiter then reads the organization itself).
+  organization?: OrganizationLimits;
 }
 
 export const ACCESS_COOKIE = 'ew_access';
@@ -44,13 +57,43 @@ function credential(c: Context<AppEnv>): { token: string; via: 'header' | 'cooki
   return undefined;
 }
 
-async function resolve(c: Context<AppEnv>): Promise<Identity | null> {
-  const found = credential(c);
-  if (!found) return null;
+// An identity as D1 confirmed it, without the carrier it came in (one access token may arrive as a
+// header or as the cookie); `notAfter` is when the credential itself stops being valid (epoch ms).
+interface Verified {
+  identity: Omit<Identity, 'via'>;
+  kind: 'api_key' | 'session';
+  notAfter: number;
+}
+
+// Per parsed configuration (so per isolate in production, where every request gets the same env): a
+// configuration with another JWT secret or TTL never sees entries verified under this one.
+const caches = new WeakMap<Config, IdentityCache<Verified>>();
+
+function cacheFor(config: Config): IdentityCache<Verified> | undefined {
+  if (config.IDENTITY_CACHE_TTL_SECONDS <= 0) return undefined;
+  let cache = caches.get(config);
+  if (!cache) {
+    cache = new IdentityCache<Verified>();
+    caches.set(config, cache);
+  }
+  return cache;
+}
+
+const expiryOf = (iso: string | null): number => (iso === null ? Infinity : Date.parse(iso));
+
+function present(verified: Verified, via: 'header' | 'cookie'): Identity {
+  const carrier = verified.kind === 'api_key' ? 'api_key' : via === 'cookie' ? 'cookie' : 'jwt';
+  // A copy per request: a route changing its identity must not change the cached one.
+  return { via: carrier, ...verified.identity };
+}
+
+// The D1 checks of a credential; throws on refusal (which is therefore never cached).
+async function verify(c: Context<AppEnv>, token: string): Promise<Verified> {
   const db = getDb(c.env.DB);
-  if (found.token.startsWith(API_KEY_PREFIX)) {
-    const key = await findApiKey(db, found.token);
+  if (token.startsWith(API_KEY_PREFIX)) {
+    const key = await findApiKey(db, token);
     if (!key) throw unauthenticated();
+    // Only when D1 was consulted: with the identity cache on, last_used_at is as fresh as its TTL.
     c.executionCtx.waitUntil(
       db
         .update(apiKeys)
@@ -60,19 +103,54 @@ async function resolve(c: Context<AppEnv>): Promise<Identity | null> {
         .catch(() => undefined),
     );
     return {
-      via: 'api_key',
-      userId: key.userId,
-      organizationId: key.organizationId,
-      role: key.role,
-      apiKeyId: key.keyId,
+      kind: 'api_key',
+      identity: {
+        userId: key.userId,
+        organizationId: key.organizationId,
+        role: key.role,
+        apiKeyId: key.keyId,
+        organization: Object.freeze({ tier: key.tier, settings: key.settings }),
+      },
+      notAfter: expiryOf(key.expiresAt),
     };
   }
-  if (!looksLikeJwt(found.token)) throw unauthenticated();
-  const claims = await verifyAccessToken(c.var.config, found.token);
+  if (!looksLikeJwt(token)) throw unauthenticated();
+  const claims = await verifyAccessToken(c.var.config, token);
   if (!claims) throw unauthenticated();
   const session = await activeSession(db, claims.sid, claims.sub);
   if (!session) throw unauthenticated('The session has ended');
-  return { via: found.via === 'cookie' ? 'cookie' : 'jwt', ...session, sessionId: claims.sid };
+  // verifyAccessToken required `exp`; without its clock tolerance here, so a cached entry ends no later
+  // than the token (past exp, the full check above decides alone).
+  const exp = decodeJwt(token).exp;
+  return {
+    kind: 'session',
+    identity: {
+      userId: session.userId,
+      organizationId: session.organizationId,
+      role: session.role,
+      sessionId: claims.sid,
+      organization: Object.freeze({ tier: session.tier, settings: session.settings }),
+    },
+    notAfter: Math.min(typeof exp === 'number' ? exp * 1000 : -Infinity, expiryOf(session.expiresAt)),
+  };
+}
+
+// A fresh cached entry answers without D1; otherwise the credential is verified and, once verified, kept
+// until the TTL (counted from before the lookup) or the credential's own expiry, whichever is first.
+// Why: docs/api.md#accounts-access-tokens-and-sessions
+async function resolve(c: Context<AppEnv>): Promise<Identity | null> {
+  const found = credential(c);
+  if (!found) return null;
+  const config = c.var.config;
+  const cache = cacheFor(config);
+  if (!cache) return present(await verify(c, found.token), found.via);
+  const now = Date.now();
+  const hash = await sha256Hex(found.token);
+  const hit = cache.get(hash, now);
+  if (hit) return present(hit, found.via);
+  const verified = await verify(c, found.token);
+  cache.set(hash, verified, Math.min(now + config.IDENTITY_CACHE_TTL_SECONDS * 1000, verified.notAfter), now);
+  return present(verified, found.via);
 }
 
 const IDENTITY = Symbol('identity');

@@ -1,7 +1,7 @@
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { Config } from '../../config';
 import type { Database } from '../../db/client';
-import { memberships, refreshTokens, type Role, sessions } from '../../db/schema';
+import { memberships, organizations, refreshTokens, type Role, sessions } from '../../db/schema';
 import { membershipRole } from './users';
 import { ApiError } from '../../lib/errors';
 import { isoIn, randomToken, sha256Hex } from '../../lib/crypto';
@@ -107,9 +107,15 @@ export interface ActiveSession {
   userId: string;
   organizationId: string;
   role: Role;
+  // ISO 8601: the session ends then even if nobody logs out.
+  expiresAt: string;
+  // The organization's tier and settings, read in the same statement for the rate limiter.
+  tier: string;
+  settings: Record<string, unknown>;
 }
 
-// Checked against D1 on every request, so a logout or a role change takes effect at once.
+// Checked against D1 whenever the isolate's identity cache has no fresh entry for the access token, so a
+// logout or a role change takes effect within IDENTITY_CACHE_TTL_SECONDS.
 export async function activeSession(
   db: Database,
   sessionId: string,
@@ -117,12 +123,20 @@ export async function activeSession(
 ): Promise<ActiveSession | undefined> {
   const now = new Date().toISOString();
   const row = await db
-    .select({ userId: sessions.userId, organizationId: sessions.organizationId, role: memberships.role })
+    .select({
+      userId: sessions.userId,
+      organizationId: sessions.organizationId,
+      role: memberships.role,
+      expiresAt: sessions.expiresAt,
+      tier: organizations.subscriptionTier,
+      settings: organizations.settings,
+    })
     .from(sessions)
     .innerJoin(
       memberships,
       and(eq(memberships.userId, sessions.userId), eq(memberships.organizationId, sessions.organizationId)),
     )
+    .innerJoin(organizations, eq(organizations.id, sessions.organizationId))
     .where(
       and(
         eq(sessions.id, sessionId),

@@ -59,12 +59,16 @@ export function tierLimit(config: Config, tier: string, settings: Record<string,
   }
 }
 
-async function organizationPolicy(env: Bindings, config: Config, organizationId: string): Promise<LimitPolicy | null> {
-  const org = await getDb(env.DB)
-    .select({ tier: organizations.subscriptionTier, settings: organizations.settings })
-    .from(organizations)
-    .where(eq(organizations.id, organizationId))
-    .get();
+async function organizationPolicy(env: Bindings, config: Config, identity: Identity): Promise<LimitPolicy | null> {
+  // Verified identities carry their organization's tier (cached with them for IDENTITY_CACHE_TTL_SECONDS),
+  // so only an identity built without it costs a read here.
+  const org =
+    identity.organization ??
+    (await getDb(env.DB)
+      .select({ tier: organizations.subscriptionTier, settings: organizations.settings })
+      .from(organizations)
+      .where(eq(organizations.id, identity.organizationId))
+      .get());
   if (!org) return null;
   return { kind: 'window', limit: tierLimit(config, org.tier, org.settings), windowSeconds: 3600 };
 }
@@ -138,10 +142,10 @@ async function take(env: Bindings, name: string, policy: LimitPolicy): Promise<C
   }
 }
 
-async function takeOrganization(env: Bindings, config: Config, organizationId: string): Promise<Charged | null> {
-  const policy = await organizationPolicy(env, config, organizationId);
+async function takeOrganization(env: Bindings, config: Config, identity: Identity): Promise<Charged | null> {
+  const policy = await organizationPolicy(env, config, identity);
   // Awaited here rather than returned from a then() callback, so a refusal is never briefly unhandled.
-  return policy ? await take(env, `org:${organizationId}`, policy) : null;
+  return policy ? await take(env, `org:${identity.organizationId}`, policy) : null;
 }
 
 // The decision to report for this request, or null when the limiter failed (fail open).
@@ -152,7 +156,7 @@ async function checkRequest(c: Context<AppEnv>, config: Config): Promise<LimitDe
     const charged = await withTimeout(
       Promise.all([
         take(c.env, `client:${key}`, clientPolicy(config)),
-        identity ? takeOrganization(c.env, config, identity.organizationId) : null,
+        identity ? takeOrganization(c.env, config, identity) : null,
       ]),
     );
     const taken = charged.filter((x): x is Charged => x !== null);
