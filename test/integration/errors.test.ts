@@ -89,6 +89,23 @@ describe('global middleware', () => {
     expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
   });
 
+  it('lets browser code send and read the cache headers of the API guide', async () => {
+    const preflight = await call('/v1/chat/completions', {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://localhost:8787',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type, x-cache-similarity-threshold, cache-control',
+      },
+    });
+    const allowed = (preflight.headers.get('access-control-allow-headers') ?? '').toLowerCase();
+    for (const h of ['x-cache-similarity-threshold', 'cache-control', 'x-api-key']) expect(allowed).toContain(h);
+    const res = await call('/health', { headers: { origin: 'http://localhost:8787' } });
+    const exposed = (res.headers.get('access-control-expose-headers') ?? '').toLowerCase();
+    for (const h of ['x-cache-status', 'x-cache-similarity', 'x-ratelimit-remaining', 'retry-after'])
+      expect(exposed).toContain(h);
+  });
+
   it('never sends credentials with a wildcard origin', async () => {
     const res = await call('/health', { headers: { origin: 'https://any.example' } }, { CORS_ORIGINS: '*' });
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
