@@ -14,6 +14,7 @@ import {
   toAnthropicConversation,
 } from './wire';
 import type { ChatRequest, ProviderContext, StreamEvent } from '../types';
+import { breakingConnections } from '../../../../test/helpers/breaking-connections';
 import { mockRequests } from '../../../../test/helpers/http';
 
 // A canary: it must reach the upstream and nowhere else.
@@ -63,35 +64,6 @@ async function failure(promise: Promise<unknown>): Promise<ApiError> {
   expect(err.message).not.toContain(ANTHROPIC_CANARY_KEY);
   expect(err.message).not.toMatch(/overloaded|rate limit|invalid request|internal server/i);
   return err;
-}
-
-// workerd reports internal promises of a fetch body that breaks mid-read (connection cut, request
-// aborted) as unhandled rejections, although the reader gets the error and the provider maps it.
-// Vitest stands aside while a test has its own listener: this one lets those through and fails on
-// anything else.
-const nodeProcess = (
-  globalThis as unknown as {
-    process: {
-      on(event: 'unhandledRejection', listener: (reason: unknown) => void): void;
-      off(event: 'unhandledRejection', listener: (reason: unknown) => void): void;
-    };
-  }
-).process;
-async function breakingConnections(run: () => Promise<void>): Promise<void> {
-  const unexpected: unknown[] = [];
-  const listener = (reason: unknown) => {
-    const benign =
-      reason instanceof Error && (reason.name === 'AbortError' || reason.message === 'Network connection lost.');
-    if (!benign) unexpected.push(reason);
-  };
-  nodeProcess.on('unhandledRejection', listener);
-  try {
-    await run();
-    await new Promise((r) => setTimeout(r, 100));
-  } finally {
-    nodeProcess.off('unhandledRejection', listener);
-  }
-  expect(unexpected).toEqual([]);
 }
 
 describe('anthropic provider: configuration', () => {

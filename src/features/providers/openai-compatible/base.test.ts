@@ -5,6 +5,7 @@ import { ApiError } from '../../../lib/errors';
 import { openaiProvider } from '../openai';
 import type { ChatRequest, ProviderContext, StreamEvent } from '../types';
 import { openaiCompatibleProvider } from '.';
+import { breakingConnections } from '../../../../test/helpers/breaking-connections';
 import { mockRequests, OPENAI_CANARY_KEY } from '../../../../test/helpers/http';
 
 // The OpenAI-wire provider calls upstream with a plain fetch: what it sends, how it reads a JSON answer
@@ -45,35 +46,6 @@ async function failure(promise: Promise<unknown>): Promise<ApiError> {
 
 // The mock's token counts (test/mock-upstream/common.ts): a quarter of the characters, rounded up.
 const mockTokens = (s: string) => Math.max(1, Math.ceil(s.length / 4));
-
-// workerd reports internal promises of a fetch body that breaks mid-read (connection cut, request
-// aborted) as unhandled rejections, although the reader gets the error and the provider maps it.
-// Vitest stands aside while a test has its own listener: this one lets those through and fails on
-// anything else.
-const nodeProcess = (
-  globalThis as unknown as {
-    process: {
-      on(event: 'unhandledRejection', listener: (reason: unknown) => void): void;
-      off(event: 'unhandledRejection', listener: (reason: unknown) => void): void;
-    };
-  }
-).process;
-async function breakingConnections(run: () => Promise<void>): Promise<void> {
-  const unexpected: unknown[] = [];
-  const listener = (reason: unknown) => {
-    const benign =
-      reason instanceof Error && (reason.name === 'AbortError' || reason.message === 'Network connection lost.');
-    if (!benign) unexpected.push(reason);
-  };
-  nodeProcess.on('unhandledRejection', listener);
-  try {
-    await run();
-    await new Promise((r) => setTimeout(r, 100));
-  } finally {
-    nodeProcess.off('unhandledRejection', listener);
-  }
-  expect(unexpected).toEqual([]);
-}
 
 describe('openai-wire provider: what it sends', () => {
   it('sends the key as a Bearer token and the request in the OpenAI wire shape, asking for usage on streams', async () => {
