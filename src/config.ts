@@ -179,6 +179,11 @@ const ConfigSchema = z
     TIER_LIMIT_PRO: int(1_000, 1, 100_000_000),
     TIER_LIMIT_ENTERPRISE: int(10_000, 1, 100_000_000),
     WS_CONNECTIONS_PER_MINUTE: int(5, 1, 100_000),
+    // An isolate leases limit and quota tokens from the limiter objects in blocks of at most
+    // LIMIT_LEASE_MAX, spendable for LIMIT_LEASE_TTL_MS; 0 asks the object on every request.
+    // Why: docs/design/rate-limits.md#leases
+    LIMIT_LEASE_TTL_MS: int(1_000, 0, 60_000),
+    LIMIT_LEASE_MAX: int(32, 1, 10_000),
     SEMANTIC_CACHE_THRESHOLD: num(0.92, 0, 1),
     SEMANTIC_CACHE_ENABLED: bool(true),
     // Above this temperature answers are meant to vary, so a similar prompt is not answered from cache.

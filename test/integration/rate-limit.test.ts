@@ -392,7 +392,7 @@ function brokenNamespace() {
 function namespaceWhoseTake(take: () => Promise<never>) {
   return {
     idFromName: (name: string) => name,
-    get: () => ({ take, refund: async () => undefined }),
+    get: () => ({ take, lease: take, refund: async () => undefined }),
   };
 }
 

@@ -31,9 +31,10 @@ export interface KeyIdentity {
   role: Role;
   // ISO 8601, or null for a key that never expires.
   expiresAt: string | null;
-  // The organization's tier and settings, read in the same statement for the rate limiter.
+  // The organization's tier, settings and monthly quota, read in the same statement for the limiters.
   tier: string;
   settings: Record<string, unknown>;
+  quotaLimit: number;
 }
 
 // A key acts with its own role, capped by its creator's current role in the organization; a key whose
@@ -50,6 +51,7 @@ export async function findApiKey(db: Database, key: string): Promise<KeyIdentity
       expiresAt: apiKeys.expiresAt,
       tier: organizations.subscriptionTier,
       settings: organizations.settings,
+      quotaLimit: organizations.apiQuotaLimit,
     })
     .from(apiKeys)
     .innerJoin(
@@ -69,5 +71,6 @@ export async function findApiKey(db: Database, key: string): Promise<KeyIdentity
     expiresAt: row.expiresAt,
     tier: row.tier,
     settings: row.settings,
+    quotaLimit: row.quotaLimit,
   };
 }

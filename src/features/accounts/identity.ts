@@ -18,6 +18,8 @@ import { activeSession } from './sessions';
 export interface OrganizationLimits {
   tier: string;
   settings: Record<string, unknown>;
+  // The organization's monthly quota (api_quota_limit).
+  quotaLimit: number;
 }
 
 export interface Identity {
@@ -109,7 +111,7 @@ async function verify(c: Context<AppEnv>, token: string): Promise<Verified> {
         organizationId: key.organizationId,
         role: key.role,
         apiKeyId: key.keyId,
-        organization: Object.freeze({ tier: key.tier, settings: key.settings }),
+        organization: Object.freeze({ tier: key.tier, settings: key.settings, quotaLimit: key.quotaLimit }),
       },
       notAfter: expiryOf(key.expiresAt),
     };
@@ -129,7 +131,7 @@ async function verify(c: Context<AppEnv>, token: string): Promise<Verified> {
       organizationId: session.organizationId,
       role: session.role,
       sessionId: claims.sid,
-      organization: Object.freeze({ tier: session.tier, settings: session.settings }),
+      organization: Object.freeze({ tier: session.tier, settings: session.settings, quotaLimit: session.quotaLimit }),
     },
     notAfter: Math.min(typeof exp === 'number' ? exp * 1000 : -Infinity, expiryOf(session.expiresAt)),
   };

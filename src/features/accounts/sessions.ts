@@ -109,9 +109,10 @@ export interface ActiveSession {
   role: Role;
   // ISO 8601: the session ends then even if nobody logs out.
   expiresAt: string;
-  // The organization's tier and settings, read in the same statement for the rate limiter.
+  // The organization's tier, settings and monthly quota, read in the same statement for the limiters.
   tier: string;
   settings: Record<string, unknown>;
+  quotaLimit: number;
 }
 
 // Checked against D1 whenever the isolate's identity cache has no fresh entry for the access token, so a
@@ -130,6 +131,7 @@ export async function activeSession(
       expiresAt: sessions.expiresAt,
       tier: organizations.subscriptionTier,
       settings: organizations.settings,
+      quotaLimit: organizations.apiQuotaLimit,
     })
     .from(sessions)
     .innerJoin(

@@ -3,9 +3,8 @@ import type { AppEnv } from '../../env';
 import type { CacheLookup } from '../cache';
 import { type ChatCall, type GatewayStreamEvent, openStream } from './pipeline';
 import { sseResponse, type SseEncoder } from '../../lib/sse';
-import { getDb } from '../../db/client';
 import { cachePolicy } from '../cache';
-import { consumeQuota } from '../organizations';
+import { chargeQuota } from '../rate-limits';
 import { ApiError } from '../../lib/errors';
 import { aiCaller, callAbort, pipelineDeps } from './call-context';
 
@@ -16,12 +15,12 @@ export type CallBase = Pick<
   abort: AbortController;
 };
 
-// Admits an AI call: who is calling, their organization's monthly quota (one atomic check-and-count),
+// Admits an AI call: who is calling, their organization's monthly quota (leased from its limiter object),
 // which request this is, and the abort wiring.
 export async function beginCall(c: Context<AppEnv>, dialect: string): Promise<CallBase> {
   const who = await aiCaller(c);
   const policy = cachePolicy(c.req.raw.headers, c.var.config);
-  if (who.organizationId !== null && !(await consumeQuota(getDb(c.env.DB), who.organizationId))) {
+  if (who.organizationId !== null && !(await chargeQuota(c, who.organizationId))) {
     throw new ApiError('QUOTA_EXCEEDED', 'The organization has used its API quota for this month');
   }
   const abort = callAbort(c);

@@ -1,2 +1,1 @@
-export { consumeQuota } from './queries';
 export { organizationRoutes } from './routes';

@@ -1,22 +1,20 @@
-import { and, count, eq, sql } from 'drizzle-orm';
+import { and, count, eq } from 'drizzle-orm';
+import { quotaPeriod } from '../rate-limits';
 import type { Database } from '../../db/client';
 import { memberships, organizations, type Role, users } from '../../db/schema';
 
 export type OrganizationRow = typeof organizations.$inferSelect;
 
-export function currentPeriod(now = new Date()): string {
-  return now.toISOString().slice(0, 7);
-}
-
-export function organizationView(org: OrganizationRow) {
+// `used`: this month's count from the organization's limiter object when it could say; else the D1
+// ledger's, which a count from an earlier month makes 0.
+export function organizationView(org: OrganizationRow, used: number | null) {
   return {
     id: org.id,
     name: org.name,
     slug: org.slug,
     subscription_tier: org.subscriptionTier,
     api_quota_limit: org.apiQuotaLimit,
-    // A count from an earlier month is not this month's use.
-    api_quota_used: org.quotaPeriod === currentPeriod() ? org.apiQuotaUsed : 0,
+    api_quota_used: used ?? (org.quotaPeriod === quotaPeriod() ? org.apiQuotaUsed : 0),
     settings: org.settings,
     created_at: org.createdAt,
     updated_at: org.updatedAt,
@@ -25,27 +23,6 @@ export function organizationView(org: OrganizationRow) {
 
 export async function findOrganization(db: Database, id: string): Promise<OrganizationRow | undefined> {
   return db.select().from(organizations).where(eq(organizations.id, id)).get();
-}
-
-// Check and count in one statement: D1 runs it atomically, so N parallel calls with k calls left
-// admit exactly k. A new month restarts the count.
-export async function consumeQuota(db: Database, organizationId: string): Promise<boolean> {
-  const period = currentPeriod();
-  const row = await db
-    .update(organizations)
-    .set({
-      apiQuotaUsed: sql`CASE WHEN ${organizations.quotaPeriod} = ${period} THEN ${organizations.apiQuotaUsed} + 1 ELSE 1 END`,
-      quotaPeriod: period,
-    })
-    .where(
-      and(
-        eq(organizations.id, organizationId),
-        sql`((${organizations.quotaPeriod} != ${period} AND ${organizations.apiQuotaLimit} > 0) OR ${organizations.apiQuotaUsed} < ${organizations.apiQuotaLimit})`,
-      ),
-    )
-    .returning({ used: organizations.apiQuotaUsed })
-    .get();
-  return row !== undefined;
 }
 
 export interface MemberRow {

@@ -6,6 +6,7 @@ import { getDb } from '../../db/client';
 import { adminCount, findMember, findOrganization, listMembers, memberView, organizationView } from './queries';
 import { memberships, organizations, ROLES, SUBSCRIPTION_TIERS } from '../../db/schema';
 import { findUserByEmail } from '../accounts';
+import { quotaUsed } from '../rate-limits';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../lib/errors';
 import { PaginationQuery, PaginationSchema, paginate, window } from '../../lib/pagination';
@@ -72,7 +73,10 @@ organizationRoutes.openapi(
       ...errorResponses(401, 403),
     },
   }),
-  async (c) => c.json(organizationView((await currentOrg(c)).org), 200),
+  async (c) => {
+    const { org } = await currentOrg(c);
+    return c.json(organizationView(org, await quotaUsed(c.env, org.id)), 200);
+  },
 );
 
 // Allow-listed and strict: tier, quota and anything else not named here are refused, not ignored.
@@ -115,7 +119,7 @@ organizationRoutes.openapi(
       .where(eq(organizations.id, org.id))
       .returning()
       .get();
-    return c.json(organizationView(updated ?? org), 200);
+    return c.json(organizationView(updated ?? org, await quotaUsed(c.env, org.id)), 200);
   },
 );
 

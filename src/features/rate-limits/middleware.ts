@@ -10,6 +10,8 @@ import type { AppEnv, Bindings } from '../../env';
 import { ApiError } from '../../lib/errors';
 import { describeError, type Logger } from '../../lib/log';
 import { TIMED_OUT, withDeadline } from '../../lib/deadline';
+import { acquire, putBack, type Acquired } from './acquire';
+import type { LeaseSettings } from './lease-book';
 
 // Per-client bucket, per-organization hourly window by tier, WebSocket slots; fails open when the limiter fails.
 // Why: docs/design/rate-limits.md
@@ -73,11 +75,6 @@ async function organizationPolicy(env: Bindings, config: Config, identity: Ident
   return { kind: 'window', limit: tierLimit(config, org.tier, org.settings), windowSeconds: 3600 };
 }
 
-function limiter(env: Bindings, name: string) {
-  const namespace = env.RATE_LIMITER;
-  return namespace.get(namespace.idFromName(name));
-}
-
 // The one that binds: any refusal first (the longest wait), else the lowest remaining, ties → earliest reset.
 export function mostConstrained(decisions: readonly LimitDecision[]): LimitDecision {
   const [first, ...rest] = decisions;
@@ -110,42 +107,38 @@ function overloaded(err: unknown): boolean {
 
 // What an overloaded limiter answers: a refusal with a one-second retry, on the scale of `policy`.
 function overloadRefusal(policy: LimitPolicy): LimitDecision {
-  const windowSeconds = policy.kind === 'bucket' ? 60 : policy.windowSeconds;
-  return {
-    allowed: false,
-    limit: policy.kind === 'bucket' ? policy.refillPerMinute : policy.limit,
-    remaining: 0,
-    resetAt: Math.ceil(Date.now() / 1000) + 1,
-    windowSeconds,
-    retryAfterSeconds: 1,
-  };
+  const scale =
+    policy.kind === 'bucket'
+      ? { limit: policy.refillPerMinute, windowSeconds: 60 }
+      : policy.kind === 'window'
+        ? { limit: policy.limit, windowSeconds: policy.windowSeconds }
+        : { limit: policy.limit, windowSeconds: 30 * 86_400 };
+  return { allowed: false, ...scale, remaining: 0, resetAt: Math.ceil(Date.now() / 1000) + 1, retryAfterSeconds: 1 };
 }
 
-async function withTimeout<T>(work: Promise<T>): Promise<T> {
+export async function withTimeout<T>(work: Promise<T>): Promise<T> {
   const result = await withDeadline(work, LIMITER_TIMEOUT_MS);
   if (result === TIMED_OUT) throw new Error(`rate limiter did not answer within ${LIMITER_TIMEOUT_MS} ms`);
   return result;
 }
 
-interface Charged {
-  name: string;
-  policy: LimitPolicy;
-  decision: LimitDecision;
+export function leaseSettings(config: Config): LeaseSettings {
+  return { ttlMs: config.LIMIT_LEASE_TTL_MS, max: config.LIMIT_LEASE_MAX };
 }
 
-async function take(env: Bindings, name: string, policy: LimitPolicy): Promise<Charged> {
+async function take(env: Bindings, name: string, policy: LimitPolicy, settings: LeaseSettings): Promise<Acquired> {
   try {
-    return { name, policy, decision: await limiter(env, name).take(policy) };
+    return await acquire(env, name, policy, settings);
   } catch (err) {
-    if (overloaded(err)) return { name, policy, decision: overloadRefusal(policy) };
+    if (overloaded(err)) return { name, policy, policyKey: '', decision: overloadRefusal(policy) };
     throw err;
   }
 }
 
-async function takeOrganization(env: Bindings, config: Config, identity: Identity): Promise<Charged | null> {
+async function takeOrganization(env: Bindings, config: Config, identity: Identity): Promise<Acquired | null> {
   const policy = await organizationPolicy(env, config, identity);
   // Awaited here rather than returned from a then() callback, so a refusal is never briefly unhandled.
-  return policy ? await take(env, `org:${identity.organizationId}`, policy) : null;
+  return policy ? await take(env, `org:${identity.organizationId}`, policy, leaseSettings(config)) : null;
 }
 
 // The decision to report for this request, or null when the limiter failed (fail open).
@@ -155,16 +148,15 @@ async function checkRequest(c: Context<AppEnv>, config: Config): Promise<LimitDe
   try {
     const charged = await withTimeout(
       Promise.all([
-        take(c.env, `client:${key}`, clientPolicy(config)),
+        take(c.env, `client:${key}`, clientPolicy(config), leaseSettings(config)),
         identity ? takeOrganization(c.env, config, identity) : null,
       ]),
     );
-    const taken = charged.filter((x): x is Charged => x !== null);
+    const taken = charged.filter((x): x is Acquired => x !== null);
     const decisions = taken.map((x) => x.decision);
     if (decisions.some((d) => !d.allowed)) {
-      const refunds = taken
-        .filter((x) => x.decision.allowed)
-        .map((x) => limiter(c.env, x.name).refund(x.policy, x.decision.resetAt));
+      // A refused request uses up nothing: its other tokens go back to the lease, or to the object.
+      const refunds = taken.filter((x) => x.decision.allowed).flatMap((x) => putBack(c.env, x) ?? []);
       if (refunds.length > 0) c.executionCtx.waitUntil(Promise.all(refunds).catch(() => undefined));
     }
     return mostConstrained(decisions);
@@ -195,7 +187,8 @@ export async function takeWebSocketSlot(
 ): Promise<LimitDecision | null> {
   if (!config.RATE_LIMIT_ENABLED) return null;
   try {
-    return (await withTimeout(take(env, `ws:${clientKey}`, webSocketPolicy(config)))).decision;
+    // Connections are few; each is counted at the object (no lease).
+    return (await withTimeout(take(env, `ws:${clientKey}`, webSocketPolicy(config), { ttlMs: 0, max: 1 }))).decision;
   } catch (err) {
     log?.warn('rate limiter unavailable; WebSocket connection admitted without rate limiting', {
       error: describeError(err),

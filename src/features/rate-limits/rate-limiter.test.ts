@@ -85,3 +85,49 @@ describe('fixed window', () => {
     expect(d.resetAt).toBe(T0 / 1000 + 3600);
   });
 });
+
+describe('leases', () => {
+  it('are sized to what is left: a quarter of it while plenty is left, one at a time near empty, never beyond', async () => {
+    const stub = limiter();
+    const window: LimitPolicy = { kind: 'window', limit: 100, windowSeconds: 3600 };
+    // 99 left after the caller's own token: 1 + ⌊99 / 4⌋ = 25.
+    expect(await stub.lease(window, 32, T0)).toMatchObject({ allowed: true, granted: 25, remaining: 75 });
+    // Asking for less gets no more than asked.
+    expect(await stub.lease(window, 3, T0)).toMatchObject({ granted: 3, remaining: 72 });
+    const grants: number[] = [];
+    for (;;) {
+      const lease = await stub.lease(window, 32, T0);
+      if (!lease.allowed) break;
+      grants.push(lease.granted);
+    }
+    // Shrinking shares, then single tokens, and exactly the limit in all.
+    expect(25 + 3 + grants.reduce((a, b) => a + b, 0)).toBe(100);
+    expect(grants.slice(-4)).toEqual([1, 1, 1, 1]);
+    expect(grants).toEqual([...grants].sort((a, b) => b - a));
+  });
+
+  it('lease from a bucket the same way, and a refused lease grants nothing', async () => {
+    const stub = limiter();
+    const bucket: LimitPolicy = { kind: 'bucket', capacity: 20, refillPerMinute: 60 };
+    expect(await stub.lease(bucket, 32, T0)).toMatchObject({ granted: 5, remaining: 15 });
+    let total = 5;
+    for (let lease = await stub.lease(bucket, 32, T0); lease.allowed; lease = await stub.lease(bucket, 32, T0)) {
+      total += lease.granted;
+    }
+    expect(total).toBe(20);
+    expect(await stub.lease(bucket, 32, T0)).toMatchObject({ allowed: false, granted: 0, retryAfterSeconds: 1 });
+  });
+
+  it('takes back the unspent rest of a lease, into the window it was charged to only', async () => {
+    const stub = limiter();
+    const window: LimitPolicy = { kind: 'window', limit: 10, windowSeconds: 3600 };
+    const first = await stub.lease(window, 32, T0);
+    expect(first).toMatchObject({ granted: 3, remaining: 7 });
+    // Two of three unspent: given back with the next call, which leases again from 9 left.
+    expect(await stub.lease(window, 1, T0, { count: 2, resetAt: first.resetAt })).toMatchObject({ remaining: 8 });
+    // A return for another window is ignored.
+    expect(await stub.lease(window, 1, T0, { count: 5, resetAt: first.resetAt - 3600 })).toMatchObject({
+      remaining: 7,
+    });
+  });
+});
