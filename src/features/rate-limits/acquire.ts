@@ -9,7 +9,9 @@ import type { LimitDecision, LimitPolicy } from './rate-limiter';
 export const isolateBook = new LeaseBook();
 
 export interface Acquired {
+  // The object's name, and the key of this isolate's lease of it.
   name: string;
+  slot: string;
   policy: LimitPolicy;
   policyKey: string;
   decision: LimitDecision;
@@ -28,13 +30,15 @@ export async function acquire(
   book: LeaseBook = isolateBook,
 ): Promise<Acquired> {
   const policyKey = JSON.stringify(policy);
+  // An organization's object holds its hourly window and its quota: two leases of one object.
+  const slot = `${name}#${policy.kind}`;
   const now = Date.now();
-  book.noteTake(name, settings, now);
-  const local = book.spend(name, policyKey, now);
-  if (local) return { name, policy, policyKey, decision: local };
-  const asked = book.want(name, settings, now);
-  const returned = book.takeReturns(name, policyKey, now);
-  const call = { name, policyKey, endsAtReset: policy.kind !== 'bucket', asked };
+  book.noteTake(slot, settings, now);
+  const local = book.spend(slot, policyKey, now);
+  if (local) return { name, slot, policy, policyKey, decision: local };
+  const asked = book.want(slot, settings, now);
+  const returned = book.takeReturns(slot, policyKey, now);
+  const call = { name: slot, policyKey, endsAtReset: policy.kind !== 'bucket', asked };
   let lease;
   try {
     // The object's own clock decides; this isolate's only times its leases.
@@ -46,13 +50,13 @@ export async function acquire(
   const later = Date.now();
   book.settle(call, lease, settings, later);
   const { granted, resetAtMs: _exact, ...decision } = lease;
-  if (granted > 0) return { name, policy, policyKey, decision: book.view(name, policyKey, later) ?? decision };
+  if (granted > 0) return { name, slot, policy, policyKey, decision: book.view(slot, policyKey, later) ?? decision };
   // Refused by the object, but a lease answered to another request of this isolate meanwhile may hold one.
-  return { name, policy, policyKey, decision: book.spend(name, policyKey, later) ?? decision };
+  return { name, slot, policy, policyKey, decision: book.spend(slot, policyKey, later) ?? decision };
 }
 
 // A refused request gives back what it took from its other limits.
 export function putBack(env: Bindings, taken: Acquired, book: LeaseBook = isolateBook): Promise<void> | null {
-  if (book.putBack(taken.name, taken.policyKey, Date.now())) return null;
+  if (book.putBack(taken.slot, taken.policyKey, Date.now())) return null;
   return limiter(env, taken.name).refund(taken.policy, taken.decision.resetAt);
 }

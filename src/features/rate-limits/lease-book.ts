@@ -29,6 +29,7 @@ interface Pool {
 interface Demand {
   since: number; // ms
   count: number; // takes seen since `since`
+  previous: number; // takes seen in the lease period before, if it was the one just ended
   asked: number; // tokens asked for by calls still in flight
 }
 
@@ -58,13 +59,13 @@ export class LeaseBook {
     return this.decision(pool);
   }
 
-  // How many tokens the call about to be made should ask for: this isolate's takes of the last lease
-  // period, less what is already leased or asked for, at least 1 and at most `max`.
+  // How many tokens the call about to be made should ask for: this isolate's takes in the current lease
+  // period or the one before (whichever is more), less what is already leased or asked for, at least 1 and at most `max`.
   want(name: string, settings: LeaseSettings, now: number): number {
     if (settings.ttlMs <= 0) return 1;
     const d = this.demandOf(name, now, settings.ttlMs);
     const pooled = this.pools.get(name)?.tokens ?? 0;
-    const want = Math.max(1, Math.min(settings.max, d.count - pooled - d.asked));
+    const want = Math.max(1, Math.min(settings.max, Math.max(d.count, d.previous) - pooled - d.asked));
     d.asked += want;
     return want;
   }
@@ -176,9 +177,10 @@ export class LeaseBook {
     let d = this.demand.get(name);
     if (!d) {
       this.prune(now);
-      d = { since: now, count: 0, asked: 0 };
+      d = { since: now, count: 0, previous: 0, asked: 0 };
       this.demand.set(name, d);
     } else if (now - d.since >= ttlMs) {
+      d.previous = now - d.since < 2 * ttlMs ? d.count : 0;
       d.since = now;
       d.count = 0;
     }

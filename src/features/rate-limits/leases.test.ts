@@ -1,5 +1,6 @@
 import { env, runDurableObjectAlarm } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { countingLimiter } from '../../../test/helpers/counting-limiter';
 import { acquire, limiter } from './acquire';
 import { LeaseBook, type LeaseSettings } from './lease-book';
 import { quotaPeriod } from './quota-ledger';
@@ -13,26 +14,6 @@ import type { LimitPolicy } from './rate-limiter';
 const SETTINGS: LeaseSettings = { ttlMs: 1_000, max: 32 };
 const name = (prefix: string) => `${prefix}:${crypto.randomUUID()}`;
 const books = (n: number) => Array.from({ length: n }, () => new LeaseBook());
-
-// Counts the calls that reach the objects, to tell a locally spent token from a remote one.
-function countingEnv() {
-  const calls = { lease: 0 };
-  const namespace = env.RATE_LIMITER;
-  const wrapped = {
-    idFromName: (n: string) => namespace.idFromName(n),
-    get: (id: DurableObjectId) => {
-      const stub = namespace.get(id);
-      return {
-        lease: (...args: Parameters<typeof stub.lease>) => {
-          calls.lease += 1;
-          return stub.lease(...args);
-        },
-        refund: (...args: Parameters<typeof stub.refund>) => stub.refund(...args),
-      };
-    },
-  };
-  return { env: { ...env, RATE_LIMITER: wrapped } as unknown as Env, calls };
-}
 
 async function admitted(takes: Promise<{ decision: { allowed: boolean } }>[]): Promise<number> {
   return (await Promise.all(takes)).filter((t) => t.decision.allowed).length;
@@ -64,7 +45,7 @@ describe('leases across several isolates', () => {
     freezeClock();
     const key = name('client:ip');
     const isolates = books(4);
-    const counting = countingEnv();
+    const counting = countingLimiter();
     // Warm-up: sequential takes in each isolate build up demand, so calls lease more than one token.
     let warm = 0;
     for (const book of isolates) {
@@ -118,7 +99,7 @@ describe('an isolate with a lease', () => {
     freezeClock();
     vi.setSystemTime(Math.floor(Date.now() / 3_600_000) * 3_600_000 + 60_000);
     const key = name('org');
-    const counting = countingEnv();
+    const counting = countingLimiter();
     const book = new LeaseBook();
     const remaining: number[] = [];
     for (let i = 0; i < 200; i += 1) {
@@ -134,7 +115,7 @@ describe('an isolate with a lease', () => {
     freezeClock();
     vi.setSystemTime(Math.floor(Date.now() / 3_600_000) * 3_600_000 + 60_000);
     const key = name('org');
-    const counting = countingEnv();
+    const counting = countingLimiter();
     const book = new LeaseBook();
     for (let i = 0; i < 10; i += 1) await acquire(counting.env, key, window, SETTINGS, book);
     // The object counts this isolate's unspent tokens as taken (a direct take counts one more).

@@ -130,7 +130,7 @@ async function take(env: Bindings, name: string, policy: LimitPolicy, settings: 
   try {
     return await acquire(env, name, policy, settings);
   } catch (err) {
-    if (overloaded(err)) return { name, policy, policyKey: '', decision: overloadRefusal(policy) };
+    if (overloaded(err)) return { name, slot: name, policy, policyKey: '', decision: overloadRefusal(policy) };
     throw err;
   }
 }
