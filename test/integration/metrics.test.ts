@@ -322,6 +322,35 @@ describe('request log consumer', () => {
     };
   }
 
+  it('writes a delivery larger than one statement can carry: every event and row, in order', async () => {
+    // Each answer is 300 KB: four of them do not fit one statement's JSON parameter (512 KB), so the
+    // consumer splits them, and the `requests` ids still follow the events' order.
+    const route = `/big/${crypto.randomUUID()}`;
+    const events = Array.from({ length: 4 }, (_, i) =>
+      event(route, i, {
+        calls: [
+          {
+            dialect: 'openai',
+            text: `big ${i}`,
+            response: `${i}`.repeat(300_000),
+            model: 'gpt-4o-mini',
+            provider: 'openai',
+            status: 'completed',
+            requestId: `${route}:${i}`,
+          },
+        ],
+      } as Partial<RequestEvent>),
+    );
+    await deliver(events);
+    expect((await totals(route)).rows).toBe(4);
+    const rows = await env.DB.prepare(
+      'SELECT request_id AS rid, length(response) AS size FROM requests WHERE request_id LIKE ? ORDER BY rowid',
+    )
+      .bind(`${route}:%`)
+      .all<{ rid: string; size: number }>();
+    expect(rows.results).toEqual([0, 1, 2, 3].map((i) => ({ rid: `${route}:${i}`, size: 300_000 })));
+  });
+
   it('retries a batch whose write failed once, and its events land exactly once', async () => {
     const route = `/test/${crypto.randomUUID()}`;
     const events = Array.from({ length: 5 }, (_, i) => event(route, i));

@@ -1,4 +1,4 @@
-import { insertRequestRowSql, requestRowValues } from './request-row-insert';
+import { insertRequestRowsFromJsonSql, jsonColumn, REQUEST_ROW_WIDTH, requestRowValues } from './request-row-insert';
 import { createLogger, describeError } from '../../lib/log';
 import type { RequestEvent } from './middleware';
 
@@ -33,8 +33,9 @@ const EVENT_COLUMNS = [
   'quota_exceeded',
 ] as const;
 
-// A redelivered event keeps the row (and batch id) of the delivery that first inserted it.
-const INSERT_EVENT = `INSERT OR IGNORE INTO request_events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`;
+// A redelivered event keeps the row (and batch id) of the delivery that first inserted it. Many events per
+// statement: its one parameter is a JSON array of eventValues() arrays.
+const INSERT_EVENTS = `INSERT OR IGNORE INTO request_events (${EVENT_COLUMNS.join(', ')}) SELECT ${EVENT_COLUMNS.map((_, i) => jsonColumn(i)).join(', ')} FROM json_each(?) ORDER BY key`;
 
 // Rollups and histograms add exactly the rows this delivery inserted (WHERE batch_id = ?), so an
 // event seen twice is counted once. Upsert-from-SELECT needs the WHERE clause SQLite asks for.
@@ -73,7 +74,31 @@ ON CONFLICT (metric, day, method, route, le) DO UPDATE SET
 
 // An event's `requests` rows are written only if this delivery inserted the event (its row carries
 // this delivery's batch id): a redelivered event adds no second row, like it adds no second count.
-const INSERT_CALL_ROW = insertRequestRowSql('EXISTS (SELECT 1 FROM request_events WHERE id = ? AND batch_id = ?)');
+const INSERT_CALL_ROWS = insertRequestRowsFromJsonSql(
+  `EXISTS (SELECT 1 FROM request_events WHERE id = ${jsonColumn(REQUEST_ROW_WIDTH)} AND batch_id = ${jsonColumn(REQUEST_ROW_WIDTH + 1)})`,
+);
+
+// D1 caps a string parameter (and a row) at 2 MB: the JSON of a statement stays well under it.
+const MAX_JSON_CHARS = 512 * 1024;
+
+// Arrays grouped so each group's JSON stays under MAX_JSON_CHARS (a single larger item goes alone).
+export function jsonChunks(items: readonly unknown[][]): string[] {
+  const chunks: string[] = [];
+  let current: string[] = [];
+  let size = 2;
+  for (const item of items) {
+    const json = JSON.stringify(item);
+    if (current.length > 0 && size + json.length + 1 > MAX_JSON_CHARS) {
+      chunks.push(`[${current.join(',')}]`);
+      current = [];
+      size = 2;
+    }
+    current.push(json);
+    size += json.length + 1;
+  }
+  if (current.length > 0) chunks.push(`[${current.join(',')}]`);
+  return chunks;
+}
 
 const AGGREGATES = [
   rollupUpsert('minute', MINUTE),
@@ -152,20 +177,20 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Pick<Env, '
   if (events.length === 0) return;
   const batchId = crypto.randomUUID();
   const d1 = env.DB;
-  const insert = d1.prepare(INSERT_EVENT);
-  const insertRow = d1.prepare(INSERT_CALL_ROW);
-  const rows: D1PreparedStatement[] = [];
+  const rows: (string | number | null)[][] = [];
   for (const e of events) {
     for (const call of Array.isArray(e.calls) ? e.calls : []) {
       const values = requestRowValues(call);
-      if (values) rows.push(insertRow.bind(...values, e.id, batchId));
+      if (values) rows.push([...values, e.id, batchId]);
       else log.warn('request row dropped: malformed', { event_id: e.id });
     }
   }
+  const insertEvents = d1.prepare(INSERT_EVENTS);
+  const insertRows = d1.prepare(INSERT_CALL_ROWS);
   try {
     await d1.batch([
-      ...events.map((e) => insert.bind(...eventValues(e, batchId))),
-      ...rows,
+      ...jsonChunks(events.map((e) => eventValues(e, batchId))).map((json) => insertEvents.bind(json)),
+      ...jsonChunks(rows).map((json) => insertRows.bind(json)),
       ...AGGREGATES.map((sql) => d1.prepare(sql).bind(batchId)),
     ]);
   } catch (err) {
