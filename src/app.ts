@@ -11,6 +11,8 @@ import {
   oauthRoutes,
 } from './features/accounts';
 import { cacheRoutes } from './features/cache';
+import { chatsRoutes, fileRoutes } from './features/chats';
+import { roomRoutes } from './features/rooms';
 import { docsRoutes } from './features/docs';
 import {
   aisuiteRoutes,
@@ -53,6 +55,8 @@ const OPENAPI_CONFIG = {
     { name: 'chat', description: "Chat completion and streaming in the platform's own formats" },
     { name: 'models', description: 'The model catalogue' },
     { name: 'cache', description: 'Response cache statistics, warming and clearing' },
+    { name: 'chats', description: 'Persistent chats, their messages and files (seed 004)' },
+    { name: 'realtime', description: 'WebSocket chat (seed 002) and live chat rooms' },
     { name: 'openai', description: 'OpenAI-compatible endpoints for OpenAI SDKs (`/v1`)' },
     { name: 'anthropic', description: 'Anthropic-compatible Messages endpoint for Anthropic SDKs (`/v1`)' },
   ],
@@ -117,6 +121,10 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/api/v1', aisuiteRoutes);
   app.route('/api/v1', modelsRoutes);
   app.route('/api/v1', cacheRoutes);
+  // After /chat/completion and /chat/stream (chatRoutes): /chat/{chat_id} only matches a UUID.
+  app.route('/api/v1', chatsRoutes);
+  app.route('/api/v1', fileRoutes);
+  app.route('/', roomRoutes);
   app.route('/v1', openaiRoutes);
   app.route('/v1', anthropicRoutes);
   app.route('/', docsRoutes);

@@ -161,6 +161,10 @@ const ConfigSchema = z
     EMAIL_WHITELIST: list,
     METRICS_TOKEN: secret,
     MAX_BODY_BYTES: int(1_048_576, 1_024, 100 * 1_048_576),
+    // Chat uploads (multipart, several files per request): each file, and the whole request.
+    MAX_UPLOAD_FILE_BYTES: int(25 * 1_048_576, 1, 1_024 * 1_048_576),
+    MAX_UPLOAD_REQUEST_BYTES: int(100 * 1_048_576, 1, 4 * 1_024 * 1_048_576),
+    MAX_FILES_PER_UPLOAD: int(10, 1, 1_000),
     MAX_TEXT_CHARS: int(32_000, 1, 1_000_000),
     PROVIDER_TIMEOUT_MS: int(30_000, 100, 600_000),
     RETRY_MAX_RETRIES: int(2, 0, 10),
@@ -179,6 +183,9 @@ const ConfigSchema = z
     TIER_LIMIT_PRO: int(1_000, 1, 100_000_000),
     TIER_LIMIT_ENTERPRISE: int(10_000, 1, 100_000_000),
     WS_CONNECTIONS_PER_MINUTE: int(5, 1, 100_000),
+    // Realtime rooms: members per room, and the largest inbound frame (larger ones are refused).
+    ROOM_MAX_MEMBERS: int(200, 1, 10_000),
+    WS_MAX_FRAME_BYTES: int(65_536, 1_024, 1_048_576),
     // An isolate leases limit and quota tokens from the limiter objects in blocks of at most
     // LIMIT_LEASE_MAX, spendable for LIMIT_LEASE_TTL_MS; 0 asks the object on every request.
     // Why: docs/design/rate-limits.md#leases

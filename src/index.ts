@@ -4,6 +4,7 @@ import { handleQueue } from './features/request-log';
 export { CacheIndex, SemanticIndex } from './features/cache';
 export { RateLimiter } from './features/rate-limits';
 export { CacheFlight } from './features/single-flight';
+export { ChatRoom } from './features/rooms';
 
 const app = createApp();
 

@@ -1,5 +1,14 @@
 import { sql } from 'drizzle-orm';
-import { type AnySQLiteColumn, index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import {
+  type AnySQLiteColumn,
+  index,
+  integer,
+  primaryKey,
+  real,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/sqlite-core';
 
 // Timestamps are ISO 8601 UTC text with milliseconds, the format docs/api.md promises on the wire,
 // so rows serialize without conversion and sort lexicographically.
@@ -266,4 +275,72 @@ export const histograms = sqliteTable(
     sumMs: real('sum_ms').notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.metric, t.day, t.method, t.route, t.le] })],
+);
+
+export const CHAT_VISIBILITIES = ['private', 'organization'] as const;
+export type ChatVisibility = (typeof CHAT_VISIBILITIES)[number];
+
+// A persistent conversation (seed 004). Private to its owner until shared with the owner's organization.
+export const chats = sqliteTable(
+  'chats',
+  {
+    id: text('id').primaryKey(),
+    userId: ownedBy('user_id', () => users.id),
+    organizationId: ownedBy('organization_id', () => organizations.id),
+    title: text('title'),
+    currentModelId: text('current_model_id').notNull(),
+    currentModelApiSource: text('current_model_api_source').notNull(),
+    visibility: text('visibility', { enum: CHAT_VISIBILITIES }).notNull().default('private'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('chats_user_created_idx').on(t.userId, t.createdAt),
+    index('chats_org_visibility_idx').on(t.organizationId, t.visibility),
+  ],
+);
+
+export const MESSAGE_ROLES = ['user', 'assistant', 'system'] as const;
+export type MessageRole = (typeof MESSAGE_ROLES)[number];
+export const MESSAGE_STATUSES = ['complete', 'streaming', 'cancelled', 'failed'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+export const messages = sqliteTable(
+  'messages',
+  {
+    id: text('id').primaryKey(),
+    chatId: ownedBy('chat_id', () => chats.id),
+    // Position in the chat (1, 2, …): the order and the cursor of the message list.
+    seq: integer('seq').notNull(),
+    role: text('role', { enum: MESSAGE_ROLES }).notNull(),
+    // The member who sent a user message; null for assistant and system messages.
+    userId: text('user_id'),
+    content: text('content').notNull(),
+    files: text('files', { mode: 'json' }).$type<string[]>().notNull().default([]),
+    model: text('model'),
+    status: text('status', { enum: MESSAGE_STATUSES }).notNull().default('complete'),
+    promptTokens: integer('prompt_tokens'),
+    completionTokens: integer('completion_tokens'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('messages_chat_seq_idx').on(t.chatId, t.seq)],
+);
+
+// File metadata (seed 004's fields, plus size and sha256); the bytes are in R2 under `object_key`.
+export const files = sqliteTable(
+  'files',
+  {
+    id: text('id').primaryKey(),
+    chatId: ownedBy('chat_id', () => chats.id),
+    userId: ownedBy('user_id', () => users.id),
+    filename: text('filename').notNull(),
+    contentType: text('content_type').notNull(),
+    size: integer('size').notNull(),
+    sha256: text('sha256').notNull(),
+    objectKey: text('object_key').notNull().unique(),
+    uploadedAt: text('uploaded_at')
+      .notNull()
+      .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`),
+  },
+  (t) => [index('files_chat_idx').on(t.chatId, t.uploadedAt)],
 );

@@ -75,7 +75,29 @@ const EXPECTED: Record<string, Expected> = {
   'GET /api/v1/auth/api-keys': 'admin',
   'POST /api/v1/auth/api-keys': 'admin',
   'DELETE /api/v1/auth/api-keys/{id}': 'admin',
+  // Seed 004's chats need an account (no anonymous chats): reading any signed-in caller's own or shared
+  // chats; creating a chat and sending a message are AI calls ("member: + AI calls, chats"). Whose chat it is
+  // is decided inside (another user's chat is 404), which a random id here cannot reach.
+  'GET /api/v1/chat': 'signed-in',
+  'POST /api/v1/chat': 'member',
+  'GET /api/v1/chat/{chat_id}': 'signed-in',
+  'PATCH /api/v1/chat/{chat_id}': 'signed-in',
+  'DELETE /api/v1/chat/{chat_id}': 'signed-in',
+  'GET /api/v1/chat/{chat_id}/messages': 'signed-in',
+  'POST /api/v1/chat/{chat_id}/messages': 'member',
+  // A chat's files: whoever may read the chat lists and downloads them; whoever may write to it uploads and
+  // deletes (decided inside, per chat).
+  'POST /api/v1/chat/{chat_id}/upload': 'signed-in',
+  'GET /api/v1/chat/{chat_id}/files': 'signed-in',
+  'GET /api/v1/chat/{chat_id}/files/{file_id}': 'signed-in',
+  'DELETE /api/v1/chat/{chat_id}/files/{file_id}': 'signed-in',
+  // Seed 002's WebSocket chat: open where AI calls are open, and to viewers, who may join a shared chat's
+  // room to read it (the room refuses their chat frames).
+  'GET /ws/chat': 'ai-read',
 };
+
+// The WebSocket endpoint answers a handshake it accepts with 101: that is its "handled".
+const UPGRADE_ROUTES = new Set(['GET /ws/chat']);
 
 // Which signed-in roles each kind of route admits (admin > manager > member > viewer).
 const ROLES_ADMITTED: Record<Expected, readonly Role[]> = {
@@ -167,6 +189,14 @@ async function hit(route: Route, presented: Presented, overrides: EnvOverrides =
   try {
     // Read here, so a failure names its route.
     const res = await call(withToken(path, presented.token), { ...init, headers }, overrides);
+    if (res.status === 101) {
+      // An accepted handshake: only the WebSocket endpoint may give one. The runtime cannot build a Response
+      // with status 101, so it is handed on as a 200 (the matrix's "handled").
+      if (!UPGRADE_ROUTES.has(label(route))) throw new Error('101 from a route that is not a WebSocket endpoint');
+      res.webSocket?.accept();
+      res.webSocket?.close(1000);
+      return new Response(null, { status: 200 });
+    }
     const body = await res.arrayBuffer();
     return new Response(body.byteLength > 0 ? body : null, { status: res.status, headers: res.headers });
   } catch (e) {

@@ -1,4 +1,5 @@
-export { AI, AI_READ, PUBLIC, atLeast, caller, protect } from './access';
+export { AI, AI_READ, PUBLIC, SIGNED_IN, atLeast, caller, protect } from './access';
+export { rank as roleRank } from './api-keys';
 export { apiKeyRoutes } from './api-key-routes';
 export { authRoutes } from './auth-routes';
 export { identify, knownIdentity, type Identity } from './identity';

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { getDb } from '../../db/client';
 import type { AppEnv } from '../../env';
+import type { CallSummary } from '../../lib/call-slot';
 import { identify } from '../accounts';
 import type { PipelineDeps } from './pipeline';
 import { requestRow } from './record';
@@ -44,4 +45,17 @@ export async function aiCaller(c: Context<AppEnv>): Promise<AiCaller> {
   const who = await identify(c);
   if (!who) return { userId: null, organizationId: null, tenant: 'anonymous' };
   return { userId: who.userId, organizationId: who.organizationId, tenant: `org:${who.organizationId}` };
+}
+
+// The pipeline's dependencies outside an HTTP request (a realtime room's turn): the settled call is handed
+// to `settled` instead of the request's call slot, for the caller to log.
+export function realtimeDeps(
+  base: Omit<PipelineDeps, 'report'>,
+  settled: (summary: CallSummary) => void,
+): PipelineDeps {
+  return {
+    ...base,
+    report: (call, s, stored) =>
+      settled({ ...requestRow(call, s), createdAt: new Date().toISOString(), upstreamMs: s.upstreamMs, stored }),
+  };
 }

@@ -1,13 +1,13 @@
-export { aiCaller, pipelineDeps } from './call-context';
+export { aiCaller, pipelineDeps, realtimeDeps } from './call-context';
 export { chatEndpoint } from './chat-endpoint';
 export { type Dialect, speaks } from './dialect';
 export { anthropicDialect } from './dialects/anthropic';
 export { openaiDialect } from './dialects/openai';
 export { platformError } from './dialects/platform';
 export { UsageSchema } from './dialects/shared';
-export { runChat } from './pipeline';
+export { type ChatCall, type GatewayStreamEvent, openStream, type PipelineDeps, runChat } from './pipeline';
 export { findRequest } from './request-rows';
-export { beginCall } from './respond';
+export { beginCall, cacheHeaders } from './respond';
 export type { RouteRequest, RoutedEvent } from './router';
 export { aisuiteRoutes } from './routes/aisuite';
 export { anthropicRoutes } from './routes/anthropic';

@@ -1,4 +1,4 @@
-export { rateLimit } from './middleware';
+export { admit, clientKeyOf, rateLimit, rateLimitError, takeWebSocketSlot } from './middleware';
 export { RateLimiter } from './rate-limiter';
-export { chargeQuota, quotaUsed } from './quota';
+export { chargeOrganizationQuota, chargeQuota, quotaUsed } from './quota';
 export { quotaPeriod } from './quota-ledger';

@@ -145,23 +145,42 @@ async function takeOrganization(env: Bindings, config: Config, identity: Identit
 // Why: docs/design/rate-limits.md#when-the-limiter-fails
 async function checkRequest(c: Context<AppEnv>, config: Config): Promise<LimitDecision | null> {
   const { key, identity } = await resolveClientKey(c);
+  return admit({ env: c.env, config, log: c.var.log, waitUntil: (p) => c.executionCtx.waitUntil(p) }, key, identity);
+}
+
+export interface LimitDeps {
+  env: Bindings;
+  config: Config;
+  log: Logger;
+  waitUntil(p: Promise<unknown>): void;
+}
+
+// One request's (or one realtime message's) tokens: the client's bucket and, for an identified caller, the
+// organization's hourly window. Null when rate limiting is off or the limiter failed (fail open).
+export async function admit(
+  deps: LimitDeps,
+  clientKey: string,
+  identity: Identity | null,
+): Promise<LimitDecision | null> {
+  const { env, config } = deps;
+  if (!config.RATE_LIMIT_ENABLED) return null;
   try {
     const charged = await withTimeout(
       Promise.all([
-        take(c.env, `client:${key}`, clientPolicy(config), leaseSettings(config)),
-        identity ? takeOrganization(c.env, config, identity) : null,
+        take(env, `client:${clientKey}`, clientPolicy(config), leaseSettings(config)),
+        identity ? takeOrganization(env, config, identity) : null,
       ]),
     );
     const taken = charged.filter((x): x is Acquired => x !== null);
     const decisions = taken.map((x) => x.decision);
     if (decisions.some((d) => !d.allowed)) {
       // A refused request uses up nothing: its other tokens go back to the lease, or to the object.
-      const refunds = taken.filter((x) => x.decision.allowed).flatMap((x) => putBack(c.env, x) ?? []);
-      if (refunds.length > 0) c.executionCtx.waitUntil(Promise.all(refunds).catch(() => undefined));
+      const refunds = taken.filter((x) => x.decision.allowed).flatMap((x) => putBack(env, x) ?? []);
+      if (refunds.length > 0) deps.waitUntil(Promise.all(refunds).catch(() => undefined));
     }
     return mostConstrained(decisions);
   } catch (err) {
-    c.var.log.warn('rate limiter unavailable; request served without rate limiting', { error: describeError(err) });
+    deps.log.warn('rate limiter unavailable; request served without rate limiting', { error: describeError(err) });
     return null;
   }
 }

@@ -1,7 +1,8 @@
 import type { Context } from 'hono';
 import { identify } from '../accounts';
 import type { AppEnv, Bindings } from '../../env';
-import { describeError } from '../../lib/log';
+import { describeError, type Logger } from '../../lib/log';
+import type { Config } from '../../config';
 import { acquire, limiter } from './acquire';
 import { leaseSettings, withTimeout } from './middleware';
 import { chargeLedger, readQuotaLimit } from './quota-ledger';
@@ -13,17 +14,28 @@ import { chargeLedger, readQuotaLimit } from './quota-ledger';
 export async function chargeQuota(c: Context<AppEnv>, organizationId: string): Promise<boolean> {
   const identity = await identify(c).catch(() => null);
   const cached = identity?.organizationId === organizationId ? identity.organization?.quotaLimit : undefined;
-  const limit = cached ?? (await readQuotaLimit(c.env.DB, organizationId));
+  return chargeOrganizationQuota(c.env, c.var.config, c.var.log, organizationId, cached);
+}
+
+// The same without a request context (a realtime room's turn); `knownLimit` when the identity carries it.
+export async function chargeOrganizationQuota(
+  env: Bindings,
+  config: Config,
+  log: Logger,
+  organizationId: string,
+  knownLimit?: number,
+): Promise<boolean> {
+  const limit = knownLimit ?? (await readQuotaLimit(env.DB, organizationId));
   if (limit === null) return false;
   try {
     const taken = await withTimeout(
-      acquire(c.env, `org:${organizationId}`, { kind: 'quota', limit, organizationId }, leaseSettings(c.var.config)),
+      acquire(env, `org:${organizationId}`, { kind: 'quota', limit, organizationId }, leaseSettings(config)),
     );
     return taken.decision.allowed;
   } catch (err) {
     // Money is not left unguarded while the object is out of reach: D1 checks and counts instead.
-    c.var.log.warn('quota object unavailable; quota checked in D1', { error: describeError(err) });
-    return chargeLedger(c.env.DB, organizationId);
+    log.warn('quota object unavailable; quota checked in D1', { error: describeError(err) });
+    return chargeLedger(env.DB, organizationId);
   }
 }
 

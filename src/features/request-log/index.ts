@@ -1,3 +1,3 @@
 export { handleQueue } from './consumer';
 export { metricsRoutes } from './metrics-routes';
-export { requestLog, type RequestLogMessage } from './middleware';
+export { logRealtimeCall, type RealtimeCall, requestLog, type RequestLogMessage } from './middleware';

@@ -208,3 +208,63 @@ export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {
     })(),
   );
 };
+
+export interface RealtimeCall {
+  requestId: string;
+  // The realtime endpoint's pattern, e.g. /ws/chat.
+  route: string;
+  arrivedAt: number; // epoch ms of the frame that asked
+  startedAt: number; // performance.now() then
+  organizationId: string | null;
+  userId: string | null;
+  apiKeyId: string | null;
+  // The error the caller was sent, if any (a refusal before the call, or the call's own failure).
+  errorCode: string | null;
+  status: number;
+}
+
+// One event for an AI call asked over a realtime connection (a room's turn), so it is counted and recorded
+// like an HTTP call: the same event, with method `WS` and the call's row.
+export async function logRealtimeCall(
+  env: Pick<Env, 'DB' | 'REQUEST_LOG'>,
+  log: Logger,
+  call: RealtimeCall,
+  summary: CallSummary | undefined,
+): Promise<void> {
+  const latency = performance.now() - call.startedAt;
+  const upstream = summary ? summary.upstreamMs : null;
+  const event: RequestEvent = {
+    kind: 'request',
+    v: 1,
+    id: `evt_${crypto.randomUUID().replaceAll('-', '')}`,
+    request_id: call.requestId,
+    ts: call.arrivedAt,
+    method: 'WS',
+    route: call.route,
+    status: call.status,
+    latency_ms: round(latency),
+    upstream_ms: upstream === null ? null : round(upstream),
+    overhead_ms: round(latency - (upstream ?? 0)),
+    organization_id: call.organizationId,
+    user_id: call.userId,
+    api_key_id: call.apiKeyId,
+    dialect: summary?.dialect ?? null,
+    model: summary?.model ?? null,
+    provider: summary?.provider ?? null,
+    prompt_tokens: summary?.promptTokens ?? 0,
+    completion_tokens: summary?.completionTokens ?? 0,
+    cost_usd: summary?.costUsd ?? 0,
+    cache_status: summary?.cacheStatus ?? null,
+    error_code: call.errorCode ?? summary?.errorCode ?? null,
+    ttft_ms: summary?.ttftMs ?? null,
+    stream: summary?.stream ?? false,
+    rate_limited: call.errorCode === 'RATE_LIMIT_EXCEEDED',
+    quota_exceeded: call.errorCode === 'QUOTA_EXCEEDED',
+    ...(summary && !summary.stored ? { calls: [rowOf(summary)] } : {}),
+  };
+  try {
+    await deliver(env.REQUEST_LOG as Queue<RequestLogMessage> | undefined, event, env.DB, log);
+  } catch (err) {
+    log.warn('request log failed', { error: describeError(err) });
+  }
+}

@@ -1,0 +1,6 @@
+export { canRead, canWrite, chatFor, type ChatRow } from './access';
+export { chatsRoutes } from './routes';
+export { fileRoutes } from './files/routes';
+export { history } from './queries';
+export { beginTurn, finishTurn, modelSpec, type TurnResult } from './turn';
+export { messageView } from './views';

@@ -1,0 +1,443 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { eq } from 'drizzle-orm';
+import { getDb } from '../../db/client';
+import { CHAT_VISIBILITIES, chats } from '../../db/schema';
+import type { AppEnv } from '../../env';
+import { ApiError } from '../../lib/errors';
+import { PaginationQuery, PaginationSchema, paginate, window } from '../../lib/pagination';
+import { createRouter, errorResponses } from '../../lib/router';
+import { sseData, sseResponse, type SseEncoder } from '../../lib/sse';
+import { isoNow } from '../../lib/time';
+import { toEnvelope } from '../../lib/errors';
+import { atLeast, caller, protect, SIGNED_IN, type Identity } from '../accounts';
+import { beginCall, cacheHeaders, type GatewayStreamEvent, openStream, pipelineDeps, runChat } from '../gateway';
+import { parseTarget } from '../models';
+import { chatFor, type ChatRow } from './access';
+import { deleteChatFiles } from './files/cleanup';
+import { filesOf, listChats, listMessages, type MessageRow } from './queries';
+import { beginTurn, finishTurn, messageFiles, modelSpec, type TurnResult } from './turn';
+import { ChatSchema, chatView, MessageSchema, messageView } from './views';
+
+// Chats and their messages (seed 004), under /api/v1/chat. A chat is private to its owner until shared
+// with the owner's organization. Why: docs/design/chats.md
+export const chatsRoutes = createRouter();
+
+const ChatIdParam = z.object({
+  chat_id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: 'chat_id', in: 'path' } }),
+});
+
+const ModelId = z.string().trim().min(1).max(200);
+const ModelSource = z.string().trim().min(1).max(50);
+
+const CreateChatBody = z
+  .object({
+    model_id: ModelId.openapi({ example: 'gpt-4' }),
+    model_api_source: ModelSource.openapi({ example: 'openai' }),
+    title: z.string().trim().max(200).optional(),
+    visibility: z.enum(CHAT_VISIBILITIES).optional(),
+  })
+  .strict();
+
+const UpdateChatBody = z
+  .object({
+    model_id: ModelId.optional(),
+    model_api_source: ModelSource.optional(),
+    title: z.string().trim().max(200).nullable().optional(),
+    visibility: z.enum(CHAT_VISIBILITIES).optional(),
+  })
+  .strict();
+
+const SendMessageBody = z
+  .object({
+    content: z.string().min(1).optional().openapi({ example: 'Summarise the attached notes' }),
+    // Seed 002's name for the same thing.
+    message: z.string().min(1).optional(),
+    files: z.array(z.string().max(64)).max(20).optional(),
+    stream: z.boolean().optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    max_tokens: z.number().int().min(1).max(1_000_000).optional(),
+    system_prompt: z.string().max(100_000).optional(),
+  })
+  .strict();
+
+const Turn = z.object({ user_message: MessageSchema, assistant_message: MessageSchema }).openapi('ChatTurn');
+
+async function signedIn(c: Context<AppEnv>): Promise<Identity> {
+  const who = await caller(c);
+  if (!who) throw new ApiError('AUTHENTICATION_REQUIRED');
+  return who;
+}
+
+// A model the chat can use: a provider the catalogue knows (any model id of it; an unknown provider is a 400).
+function checkModel(c: Context<AppEnv>, source: string, model: string): void {
+  parseTarget(`${source}:${model}`, c.var.config, 'model_api_source');
+}
+
+async function oneChat(c: Context<AppEnv>, chat: ChatRow) {
+  const byChat = await filesOf(getDb(c.env.DB), [chat.id]);
+  return chatView(chat, byChat.get(chat.id) ?? []);
+}
+
+chatsRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/chat',
+    operationId: 'listChats',
+    tags: ['chats'],
+    summary: "The caller's chats and those shared with their organization, newest first",
+    middleware: [protect(SIGNED_IN)],
+    request: { query: PaginationQuery },
+    responses: {
+      200: {
+        description: 'Chats',
+        content: {
+          'application/json': { schema: z.object({ data: z.array(ChatSchema), pagination: PaginationSchema }) },
+        },
+      },
+      ...errorResponses(400, 401),
+    },
+  }),
+  async (c) => {
+    const who = await signedIn(c);
+    const { limit, offset } = window(c.req.valid('query'));
+    const db = getDb(c.env.DB);
+    const { rows, total } = await listChats(db, who, limit, offset);
+    const byChat = await filesOf(
+      db,
+      rows.map((r) => r.id),
+    );
+    return c.json(
+      { data: rows.map((r) => chatView(r, byChat.get(r.id) ?? [])), pagination: paginate(total, limit, offset) },
+      200,
+    );
+  },
+);
+
+chatsRoutes.openapi(
+  createRoute({
+    method: 'post',
+    path: '/chat',
+    operationId: 'createChat',
+    tags: ['chats'],
+    summary: 'Create a chat',
+    middleware: [protect(atLeast('member'))],
+    request: { body: { required: true, content: { 'application/json': { schema: CreateChatBody } } } },
+    responses: {
+      201: { description: 'Created', content: { 'application/json': { schema: ChatSchema } } },
+      ...errorResponses(400, 401, 403),
+    },
+  }),
+  async (c) => {
+    const who = await signedIn(c);
+    const body = c.req.valid('json');
+    checkModel(c, body.model_api_source, body.model_id);
+    const chat = await getDb(c.env.DB)
+      .insert(chats)
+      .values({
+        id: crypto.randomUUID(),
+        userId: who.userId,
+        organizationId: who.organizationId,
+        title: body.title ?? null,
+        currentModelId: body.model_id,
+        currentModelApiSource: body.model_api_source,
+        visibility: body.visibility ?? 'private',
+      })
+      .returning()
+      .get();
+    return c.json(chatView(chat, []), 201);
+  },
+);
+
+chatsRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/chat/{chat_id}',
+    operationId: 'getChat',
+    tags: ['chats'],
+    summary: 'A chat with its files',
+    middleware: [protect(SIGNED_IN)],
+    request: { params: ChatIdParam },
+    responses: {
+      200: { description: 'The chat', content: { 'application/json': { schema: ChatSchema } } },
+      ...errorResponses(401, 404),
+    },
+  }),
+  async (c) => {
+    const who = await signedIn(c);
+    const chat = await chatFor(getDb(c.env.DB), who, c.req.valid('param').chat_id, 'read');
+    return c.json(await oneChat(c, chat), 200);
+  },
+);
+
+chatsRoutes.openapi(
+  createRoute({
+    method: 'patch',
+    path: '/chat/{chat_id}',
+    operationId: 'updateChat',
+    tags: ['chats'],
+    summary: "Rename a chat, change its model, or share it with the owner's organization (owner only)",
+    middleware: [protect(SIGNED_IN)],
+    request: {
+      params: ChatIdParam,
+      body: { required: true, content: { 'application/json': { schema: UpdateChatBody } } },
+    },
+    responses: {
+      200: { description: 'The chat', content: { 'application/json': { schema: ChatSchema } } },
+      ...errorResponses(400, 401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const who = await signedIn(c);
+    const db = getDb(c.env.DB);
+    const chat = await chatFor(db, who, c.req.valid('param').chat_id, 'own');
+    const body = c.req.valid('json');
+    const source = body.model_api_source ?? chat.currentModelApiSource;
+    const model = body.model_id ?? chat.currentModelId;
+    if (body.model_api_source !== undefined || body.model_id !== undefined) checkModel(c, source, model);
+    const updated = await db
+      .update(chats)
+      .set({
+        currentModelApiSource: source,
+        currentModelId: model,
+        ...(body.title !== undefined ? { title: body.title } : {}),
+        ...(body.visibility !== undefined ? { visibility: body.visibility } : {}),
+        updatedAt: isoNow(),
+      })
+      .where(eq(chats.id, chat.id))
+      .returning()
+      .get();
+    return c.json(await oneChat(c, updated ?? chat), 200);
+  },
+);
+
+chatsRoutes.openapi(
+  createRoute({
+    method: 'delete',
+    path: '/chat/{chat_id}',
+    operationId: 'deleteChat',
+    tags: ['chats'],
+    summary: 'Delete a chat, its messages and every stored file (owner only)',
+    middleware: [protect(SIGNED_IN)],
+    request: { params: ChatIdParam },
+    responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    const who = await signedIn(c);
+    const db = getDb(c.env.DB);
+    const chat = await chatFor(db, who, c.req.valid('param').chat_id, 'own');
+    // The objects first: if that fails the chat is still there to delete again, never a row-less orphan.
+    await deleteChatFiles(c.env, db, chat.id);
+    await db.delete(chats).where(eq(chats.id, chat.id)).run();
+    // Once more after the row is gone: an upload that committed in between left objects a listing finds (an
+    // upload that commits later is refused by the foreign key and cleans up after itself).
+    await deleteChatFiles(c.env, db, chat.id);
+    return c.body(null, 204);
+  },
+);
+
+chatsRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/chat/{chat_id}/messages',
+    operationId: 'listChatMessages',
+    tags: ['chats'],
+    summary: 'Messages of a chat, oldest first',
+    middleware: [protect(SIGNED_IN)],
+    request: { params: ChatIdParam, query: PaginationQuery },
+    responses: {
+      200: {
+        description: 'Messages',
+        content: {
+          'application/json': { schema: z.object({ data: z.array(MessageSchema), pagination: PaginationSchema }) },
+        },
+      },
+      ...errorResponses(400, 401, 404),
+    },
+  }),
+  async (c) => {
+    const who = await signedIn(c);
+    const db = getDb(c.env.DB);
+    const chat = await chatFor(db, who, c.req.valid('param').chat_id, 'read');
+    const { limit, offset } = window(c.req.valid('query'));
+    const { rows, total } = await listMessages(db, chat.id, limit, offset);
+    return c.json({ data: rows.map(messageView), pagination: paginate(total, limit, offset) }, 200);
+  },
+);
+
+// The SSE frames of a streamed turn: the stored user message, {"chunk","index"} per piece (as /chat/stream),
+// then {"finished": true, "message": <the stored assistant message>, "usage"}; a failure after the start
+// ends with {"finished": true, "error": {...}}.
+function turnEncoder(requestId: string, userMessage: MessageRow): SseEncoder<TurnEvent> {
+  let index = 0;
+  return {
+    event(e) {
+      if (e.type === 'user') return sseData({ type: 'user_message', message: messageView(userMessage) });
+      if (e.type === 'delta') return sseData({ chunk: e.text, index: index++ });
+      if (e.type === 'stored') {
+        return sseData({
+          finished: true,
+          message: messageView(e.message),
+          usage:
+            e.message.promptTokens === null
+              ? null
+              : { prompt_tokens: e.message.promptTokens, completion_tokens: e.message.completionTokens ?? 0 },
+        });
+      }
+      return '';
+    },
+    error: (err) => sseData({ finished: true, ...toEnvelope(err, requestId, isoNow()) }),
+    end: () => '',
+  };
+}
+
+type TurnEvent = { type: 'user' } | GatewayStreamEvent | { type: 'stored'; message: MessageRow };
+
+// The gateway's events with the turn's own around them; the assistant message is stored before the last
+// frame (so its id can be sent), and a stream that fails or is abandoned still stores what was said.
+async function* storedStream(
+  events: AsyncGenerator<GatewayStreamEvent>,
+  store: (r: TurnResult) => Promise<MessageRow>,
+  waitUntil: (p: Promise<unknown>) => void,
+): AsyncGenerator<TurnEvent> {
+  yield { type: 'user' };
+  let text = '';
+  let model: string | null = null;
+  let settled = false;
+  try {
+    for await (const e of events) {
+      if (e.type === 'start') model = e.target.model;
+      if (e.type === 'delta') text += e.text;
+      if (e.type === 'done') {
+        settled = true;
+        const message = await store({
+          text,
+          model: e.model || model,
+          status: 'complete',
+          promptTokens: e.usage.promptTokens,
+          completionTokens: e.usage.completionTokens,
+        });
+        yield e;
+        yield { type: 'stored', message };
+        continue;
+      }
+      yield e;
+    }
+  } catch (err) {
+    settled = true;
+    waitUntil(store({ text, model, status: 'failed' }).catch(() => undefined));
+    throw err;
+  } finally {
+    if (!settled) waitUntil(store({ text, model, status: 'cancelled' }).catch(() => undefined));
+  }
+}
+
+chatsRoutes.openapi(
+  createRoute({
+    method: 'post',
+    path: '/chat/{chat_id}/messages',
+    operationId: 'sendChatMessage',
+    tags: ['chats'],
+    summary: "Send a message and get the assistant's answer (JSON, or SSE with stream: true)",
+    middleware: [protect(atLeast('member'))],
+    request: {
+      params: ChatIdParam,
+      body: { required: true, content: { 'application/json': { schema: SendMessageBody } } },
+    },
+    responses: {
+      201: {
+        description: 'The stored user message and the assistant answer',
+        content: { 'application/json': { schema: Turn }, 'text/event-stream': { schema: { type: 'string' } } },
+      },
+      ...errorResponses(400, 401, 403, 404, 429, 502, 503, 504),
+    },
+  }),
+  async (c) => {
+    const who = await signedIn(c);
+    const db = getDb(c.env.DB);
+    const chat = await chatFor(db, who, c.req.valid('param').chat_id, 'write');
+    const body = c.req.valid('json');
+    const content = body.content ?? body.message;
+    if (content === undefined) {
+      throw new ApiError('VALIDATION_ERROR', undefined, { details: [{ field: 'content', message: 'Required' }] });
+    }
+    if (content.length > c.var.config.MAX_TEXT_CHARS) {
+      throw new ApiError('VALIDATION_ERROR', undefined, {
+        details: [{ field: 'content', message: `Must be at most ${c.var.config.MAX_TEXT_CHARS} characters` }],
+      });
+    }
+    const attached = await messageFiles(db, chat, body.files ?? []);
+    // Quota and admission before anything is stored: a refused turn leaves the chat as it was.
+    const base = await beginCall(c, 'chat');
+    const { message, conversation } = await beginTurn(
+      db,
+      c.env.FILES,
+      chat,
+      who.userId,
+      {
+        content,
+        files: attached.map((f) => f.id),
+        ...(body.system_prompt !== undefined ? { systemPrompt: body.system_prompt } : {}),
+      },
+      attached,
+    );
+    const call = {
+      ...base,
+      model: modelSpec(chat),
+      messages: conversation,
+      temperature: body.temperature,
+      maxTokens: body.max_tokens,
+      text: content,
+    };
+    // The chat's live room shows the turn too (its members get the stored messages; the stream is the
+    // asker's). Best effort, after the answer: nothing waits for the room.
+    const announce = (m: MessageRow) =>
+      c.executionCtx.waitUntil(
+        c.env.CHAT_ROOM.get(c.env.CHAT_ROOM.idFromName(`chat:${chat.id}`))
+          .announce(JSON.stringify({ type: 'message', data: messageView(m) }))
+          .catch(() => undefined),
+      );
+    announce(message);
+    const store = async (r: TurnResult) => {
+      const stored = await finishTurn(db, chat, r);
+      announce(stored);
+      return stored;
+    };
+    if (body.stream === true) {
+      const { cache, events } = await openStream(pipelineDeps(c), call);
+      const config = c.var.config;
+      return sseResponse(
+        storedStream(events, store, (p) => c.executionCtx.waitUntil(p)),
+        turnEncoder(c.var.requestId, message),
+        {
+          holdMs: config.STREAM_HOLD_MS,
+          keepAliveMs: config.SSE_KEEPALIVE_MS,
+          onCancel: () => call.abort.abort(new Error('client closed the stream')),
+          headers: cacheHeaders(cache),
+        },
+      );
+    }
+    let outcome;
+    try {
+      outcome = await runChat(pipelineDeps(c), call);
+    } catch (err) {
+      c.executionCtx.waitUntil(store({ text: '', model: null, status: 'failed' }).catch(() => undefined));
+      throw err;
+    }
+    const answer = await store({
+      text: outcome.result.text,
+      model: outcome.result.model || outcome.target.model,
+      status: 'complete',
+      promptTokens: outcome.result.usage.promptTokens,
+      completionTokens: outcome.result.usage.completionTokens,
+    });
+    return c.json(
+      { user_message: messageView(message), assistant_message: messageView(answer) },
+      201,
+      cacheHeaders(outcome.cache),
+    );
+  },
+);

@@ -1,0 +1,2 @@
+export { ChatRoom } from './chat-room';
+export { roomRoutes } from './routes';
