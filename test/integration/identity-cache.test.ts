@@ -376,3 +376,61 @@ describe('a cached identity costs no D1 read', () => {
     expect(statements.filter((s) => IDENTITY_TABLES.test(s))).toEqual([]);
   });
 });
+
+describe('refreshed ahead of expiry', () => {
+  it('one request past three quarters of the bound re-verifies in the background; the others read nothing', async () => {
+    const admin = await register();
+    const key = await createApiKey(admin);
+    const { db, statements } = countingDb();
+    const target = cachedEnv(TTL_SECONDS, db);
+    const clock = stopClock();
+    const bound = TTL_SECONDS * 1000;
+    const keyReads = () => statements.filter((s) => /^select/i.test(s) && IDENTITY_TABLES.test(s)).length;
+    expect(await status(target, '/api/v1/auth/me', keyHeaders(key.key))).toBe(200);
+    expect(keyReads()).toBe(1);
+    clock.at(bound * 0.7);
+    expect(await status(target, '/api/v1/auth/me', keyHeaders(key.key))).toBe(200);
+    expect(keyReads()).toBe(1);
+    // Past 3/4: answered from the entry, and checked once after the answer (send() waits for waitUntil).
+    clock.at(bound * 0.8);
+    expect(await status(target, '/api/v1/auth/me', keyHeaders(key.key))).toBe(200);
+    expect(keyReads()).toBe(2);
+    clock.at(bound * 0.9);
+    expect(await status(target, '/api/v1/auth/me', keyHeaders(key.key))).toBe(200);
+    // Past the first entry's expiry: the refreshed entry answers, without a read at its expiry.
+    clock.at(bound + 1);
+    expect(await status(target, '/api/v1/auth/me', keyHeaders(key.key))).toBe(200);
+    expect(keyReads()).toBe(2);
+  });
+
+  it('a refusal found by the refresh removes the entry at once', async () => {
+    const admin = await register();
+    const key = await createApiKey(admin);
+    const target = cachedEnv();
+    const clock = stopClock();
+    const bound = TTL_SECONDS * 1000;
+    expect(await status(target, '/api/v1/auth/me', keyHeaders(key.key))).toBe(200);
+    await revokeKey(admin, key.id);
+    clock.at(bound * 0.8);
+    // This one is answered from the entry; its background check finds the key revoked.
+    expect(await status(target, '/api/v1/auth/me', keyHeaders(key.key))).toBe(200);
+    clock.at(bound * 0.8 + 1);
+    await expectEnvelope(await me(target, keyHeaders(key.key)), 401, 'AUTHENTICATION_REQUIRED');
+  });
+
+  it('claims a refresh once per entry life, only between its refresh point and its expiry', () => {
+    const cache = new IdentityCache<string>();
+    cache.set('k', 'v', 1_000, 0);
+    expect(cache.claimRefresh('k', 749)).toBe(false);
+    expect(cache.claimRefresh('k', 750)).toBe(true);
+    expect(cache.claimRefresh('k', 800)).toBe(false);
+    // A refresh that failed for another reason than a refusal lets the next caller try.
+    cache.releaseRefresh('k');
+    expect(cache.claimRefresh('k', 900)).toBe(true);
+    expect(cache.claimRefresh('k', 1_000)).toBe(false);
+    cache.set('k', 'v2', 1_900, 900);
+    expect(cache.claimRefresh('k', 1_600)).toBe(false);
+    expect(cache.claimRefresh('k', 1_650)).toBe(true);
+    expect(cache.get('k', 1_899)).toBe('v2');
+  });
+});

@@ -148,10 +148,24 @@ async function resolve(c: Context<AppEnv>): Promise<Identity | null> {
   if (!cache) return present(await verify(c, found.token), found.via);
   const now = Date.now();
   const hash = await sha256Hex(found.token);
+  const keep = (verified: Verified, at: number) =>
+    cache.set(hash, verified, Math.min(at + config.IDENTITY_CACHE_TTL_SECONDS * 1000, verified.notAfter), at);
   const hit = cache.get(hash, now);
-  if (hit) return present(hit, found.via);
+  if (hit) {
+    if (cache.claimRefresh(hash, now)) {
+      // Refreshed ahead: this request answers from the entry; the check runs after it, and a refusal
+      // removes the entry at once (so the bound is never stretched, and a revocation often shows sooner).
+      c.executionCtx.waitUntil(
+        verify(c, found.token).then(
+          (verified) => keep(verified, now),
+          (err: unknown) => (err instanceof ApiError ? cache.delete(hash) : cache.releaseRefresh(hash)),
+        ),
+      );
+    }
+    return present(hit, found.via);
+  }
   const verified = await verify(c, found.token);
-  cache.set(hash, verified, Math.min(now + config.IDENTITY_CACHE_TTL_SECONDS * 1000, verified.notAfter), now);
+  keep(verified, now);
   return present(verified, found.via);
 }
 
