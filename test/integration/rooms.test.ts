@@ -82,6 +82,35 @@ describe('/ws/chat (seed 002 protocol)', () => {
     client.ws.close(1000);
   });
 
+  it('records each turn like an HTTP AI call: a requests row and a request-log event (method WS)', async () => {
+    const a = await register();
+    const client = await connect('/ws/chat', a);
+    const marker = `recorded ${crypto.randomUUID()}`;
+    client.send({ type: 'chat', id: 'rec', data: { message: marker, model: 'local:edgeway-local' } });
+    await client.next((f) => f.type === 'complete' && f.id === 'rec');
+    const deadline = Date.now() + 10_000;
+    let row: { dialect: string; user_id: string; organization_id: string; status: string } | null = null;
+    while (!row && Date.now() < deadline) {
+      row = await env.DB.prepare('SELECT dialect, user_id, organization_id, status FROM requests WHERE text = ?')
+        .bind(marker)
+        .first();
+      if (!row) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(row).toEqual({
+      dialect: 'ws-chat',
+      user_id: a.userId,
+      organization_id: a.organizationId,
+      status: 'completed',
+    });
+    const event = await env.DB.prepare(
+      "SELECT method, route, status, model FROM request_events WHERE method = 'WS' AND user_id = ?",
+    )
+      .bind(a.userId)
+      .first();
+    expect(event).toEqual({ method: 'WS', route: '/ws/chat', status: 200, model: 'edgeway-local' });
+    client.ws.close(1000);
+  });
+
   it('answers ping with pong, stream: false with only complete, and keeps the connection after bad frames', async () => {
     const a = await register();
     const client = await connect(`/ws/chat?token=${a.accessToken}`);

@@ -77,6 +77,31 @@ function round(ms: number): number {
   return Math.round(Math.max(0, ms) * 1000) / 1000;
 }
 
+// The event's times: the whole request, the part spent on providers, and the rest (Edgeway's overhead).
+function timing(latency: number, summary: CallSummary | undefined) {
+  const upstream = summary ? summary.upstreamMs : null;
+  return {
+    latency_ms: round(latency),
+    upstream_ms: upstream === null ? null : round(upstream),
+    overhead_ms: round(latency - (upstream ?? 0)),
+  };
+}
+
+// What the event says of the request's AI call, if it made one.
+function callFields(summary: CallSummary | undefined) {
+  return {
+    dialect: summary?.dialect ?? null,
+    model: summary?.model ?? null,
+    provider: summary?.provider ?? null,
+    prompt_tokens: summary?.promptTokens ?? 0,
+    completion_tokens: summary?.completionTokens ?? 0,
+    cost_usd: summary?.costUsd ?? 0,
+    cache_status: summary?.cacheStatus ?? null,
+    ttft_ms: summary?.ttftMs ?? null,
+    stream: summary?.stream ?? false,
+  };
+}
+
 // The AI call's summary: awaited for an event stream (it settles when the stream ends), otherwise
 // taken only if it has already settled (a call refused after it began may never settle).
 async function callSummary(slot: CallSlot | undefined, isStream: boolean): Promise<CallSummary | undefined> {
@@ -102,7 +127,6 @@ export function collectEvent(c: Context<AppEnv>, arrivedAt: number): () => Promi
     const summary = await callSummary(slot, isStream);
     // Measured after a stream's summary settled, so a streamed request's latency covers the stream.
     const latency = performance.now() - startedAt;
-    const upstream = summary ? summary.upstreamMs : null;
     const calls = (slot?.calls ?? []).filter((s) => !s.stored).map(rowOf);
     return {
       kind: 'request',
@@ -113,23 +137,13 @@ export function collectEvent(c: Context<AppEnv>, arrivedAt: number): () => Promi
       method,
       route,
       status,
-      latency_ms: round(latency),
-      upstream_ms: upstream === null ? null : round(upstream),
-      overhead_ms: round(latency - (upstream ?? 0)),
+      ...timing(latency, summary),
       organization_id: who?.organizationId ?? summary?.organizationId ?? null,
       user_id: who?.userId ?? summary?.userId ?? null,
       api_key_id: who?.apiKeyId ?? null,
-      dialect: summary?.dialect ?? null,
-      model: summary?.model ?? null,
-      provider: summary?.provider ?? null,
-      prompt_tokens: summary?.promptTokens ?? 0,
-      completion_tokens: summary?.completionTokens ?? 0,
-      cost_usd: summary?.costUsd ?? 0,
-      cache_status: summary?.cacheStatus ?? null,
+      ...callFields(summary),
       // The answer's own error, else the call's (a stream that failed after its 200 went out).
       error_code: errorCode ?? summary?.errorCode ?? null,
-      ttft_ms: summary?.ttftMs ?? null,
-      stream: summary?.stream ?? false,
       rate_limited: status === 429 && errorCode === 'RATE_LIMIT_EXCEEDED',
       quota_exceeded: errorCode === 'QUOTA_EXCEEDED',
       ...(calls.length > 0 ? { calls } : {}),
@@ -232,7 +246,6 @@ export async function logRealtimeCall(
   summary: CallSummary | undefined,
 ): Promise<void> {
   const latency = performance.now() - call.startedAt;
-  const upstream = summary ? summary.upstreamMs : null;
   const event: RequestEvent = {
     kind: 'request',
     v: 1,
@@ -242,22 +255,12 @@ export async function logRealtimeCall(
     method: 'WS',
     route: call.route,
     status: call.status,
-    latency_ms: round(latency),
-    upstream_ms: upstream === null ? null : round(upstream),
-    overhead_ms: round(latency - (upstream ?? 0)),
+    ...timing(latency, summary),
     organization_id: call.organizationId,
     user_id: call.userId,
     api_key_id: call.apiKeyId,
-    dialect: summary?.dialect ?? null,
-    model: summary?.model ?? null,
-    provider: summary?.provider ?? null,
-    prompt_tokens: summary?.promptTokens ?? 0,
-    completion_tokens: summary?.completionTokens ?? 0,
-    cost_usd: summary?.costUsd ?? 0,
-    cache_status: summary?.cacheStatus ?? null,
+    ...callFields(summary),
     error_code: call.errorCode ?? summary?.errorCode ?? null,
-    ttft_ms: summary?.ttftMs ?? null,
-    stream: summary?.stream ?? false,
     rate_limited: call.errorCode === 'RATE_LIMIT_EXCEEDED',
     quota_exceeded: call.errorCode === 'QUOTA_EXCEEDED',
     ...(summary && !summary.stored ? { calls: [rowOf(summary)] } : {}),
