@@ -2,7 +2,9 @@ import { eq } from 'drizzle-orm';
 import type { Database } from '../../db/client';
 import { chats } from '../../db/schema';
 import { ApiError } from '../../lib/errors';
-import { roleRank, type Identity } from '../accounts';
+import type { Context } from 'hono';
+import type { AppEnv } from '../../env';
+import { caller, roleRank, type Identity } from '../accounts';
 
 export type ChatRow = typeof chats.$inferSelect;
 
@@ -36,4 +38,11 @@ export async function chatFor(db: Database, who: Identity, chatId: string, need:
     throw new ApiError('INSUFFICIENT_PERMISSIONS', 'Only the owner of a chat can change or delete it');
   }
   return chat;
+}
+
+// Chats and their files need an account: the caller's identity, or 401.
+export async function signedIn(c: Context<AppEnv>): Promise<Identity> {
+  const who = await caller(c);
+  if (!who) throw new ApiError('AUTHENTICATION_REQUIRED');
+  return who;
 }

@@ -10,10 +10,10 @@ import { createRouter, errorResponses } from '../../lib/router';
 import { sseData, sseResponse, type SseEncoder } from '../../lib/sse';
 import { isoNow } from '../../lib/time';
 import { toEnvelope } from '../../lib/errors';
-import { atLeast, caller, protect, SIGNED_IN, type Identity } from '../accounts';
+import { atLeast, protect, SIGNED_IN } from '../accounts';
 import { beginCall, cacheHeaders, type GatewayStreamEvent, openStream, pipelineDeps, runChat } from '../gateway';
 import { parseTarget } from '../models';
-import { chatFor, type ChatRow } from './access';
+import { chatFor, type ChatRow, signedIn } from './access';
 import { deleteChatFiles } from './files/cleanup';
 import { filesOf, listChats, listMessages, type MessageRow } from './queries';
 import { beginTurn, finishTurn, messageFiles, modelSpec, type TurnResult } from './turn';
@@ -65,12 +65,6 @@ const SendMessageBody = z
   .strict();
 
 const Turn = z.object({ user_message: MessageSchema, assistant_message: MessageSchema }).openapi('ChatTurn');
-
-async function signedIn(c: Context<AppEnv>): Promise<Identity> {
-  const who = await caller(c);
-  if (!who) throw new ApiError('AUTHENTICATION_REQUIRED');
-  return who;
-}
 
 // A model the chat can use: a provider the catalogue knows (any model id of it; an unknown provider is a 400).
 function checkModel(c: Context<AppEnv>, source: string, model: string): void {

@@ -1,12 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { caller, protect, SIGNED_IN } from '../../accounts';
+import { protect, SIGNED_IN } from '../../accounts';
 import { getDb } from '../../../db/client';
 import type { AppEnv } from '../../../env';
 import { ApiError } from '../../../lib/errors';
 import { PaginationQuery, PaginationSchema, paginate, window } from '../../../lib/pagination';
 import { createRouter, errorResponses } from '../../../lib/router';
-import { chatFor } from '../access';
+import { chatFor, signedIn } from '../access';
 import { boundaryOf } from './multipart';
 import { contentDisposition } from './names';
 import { deleteFileRow, FileSchema, fileView, findFile, listFiles } from './queries';
@@ -45,12 +45,6 @@ const UPLOAD_BODY = {
   },
 };
 const BYTES = { type: 'string' as const, format: 'binary' };
-
-async function signedIn(c: Context<AppEnv>) {
-  const who = await caller(c);
-  if (!who) throw new ApiError('AUTHENTICATION_REQUIRED');
-  return who;
-}
 
 // Lets work that cleans up after itself finish even if the client goes away mid-request.
 function keepAlive(c: Context<AppEnv>, work: Promise<unknown>): void {
