@@ -1,4 +1,5 @@
-import type { ChatRequest } from '../providers';
+import { sha256Hex } from '../../lib/crypto';
+import type { ChatMessage, ChatRequest } from '../providers';
 
 export type CacheKeyInput = Pick<ChatRequest, 'model' | 'messages' | 'temperature' | 'maxTokens' | 'topP' | 'stop'> & {
   // The tenant: an organization, or the anonymous scope. Keys never cross tenants.
@@ -8,13 +9,30 @@ export type CacheKeyInput = Pick<ChatRequest, 'model' | 'messages' | 'temperatur
 
 const hex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
 
+// A message with content parts: its texts as they are, each image as its type and the SHA-256 of its
+// base64 (one encoding per byte string), so two different images never share a key and megabytes of
+// base64 are hashed once, not copied into the canonical JSON. A string stays a string: text-only keys
+// are what they always were, and a JSON string never equals a JSON array.
+async function canonicalMessage(m: ChatMessage): Promise<unknown[]> {
+  if (typeof m.content === 'string') return [m.role, m.content];
+  const parts = await Promise.all(
+    m.content.map(async (p) =>
+      p.type === 'text' ? ['text', p.text] : ['image', p.mediaType, await sha256Hex(p.data)],
+    ),
+  );
+  return [m.role, parts];
+}
+
 // SHA-256 over a canonical JSON array (fixed field order), so equal requests get equal keys.
 export async function cacheKey(input: CacheKeyInput): Promise<string> {
+  const withParts = input.messages.some((m) => typeof m.content !== 'string');
   const canonical = JSON.stringify([
     input.tenant,
     input.provider,
     input.model,
-    input.messages.map((m) => [m.role, m.content]),
+    withParts
+      ? await Promise.all(input.messages.map(canonicalMessage))
+      : input.messages.map((m) => [m.role, m.content]),
     input.temperature ?? null,
     input.maxTokens ?? null,
     input.topP ?? null,

@@ -2,7 +2,7 @@ import type { Config } from '../../config';
 import { ApiError } from '../../lib/errors';
 import { describeError, type Logger } from '../../lib/log';
 import { microBatcher, type MicroBatcher } from '../../lib/micro-batch';
-import { isUpstreamFailure, lastUserIndex } from '../providers';
+import { contentText, imagesOf, isUpstreamFailure, lastUserIndex } from '../providers';
 import type { FinishReason, Usage } from '../providers';
 import { cacheKey } from './cache-key';
 import { type Embedder, embedderFor } from './embedders';
@@ -81,7 +81,7 @@ function lastUser(request: RouteRequest): { prompt: string; context: RouteReques
   const i = lastUserIndex(request.messages);
   if (i < 0) return { prompt: '', context: request.messages };
   return {
-    prompt: request.messages[i]?.content ?? '',
+    prompt: contentText(request.messages[i]?.content ?? ''),
     context: [...request.messages.slice(0, i), ...request.messages.slice(i + 1)],
   };
 }
@@ -117,11 +117,13 @@ async function embedPrompt(
 
 // Whether the semantic step applies (lookup) and so whether a vector is worth keeping (store): above
 // the temperature ceiling answers are meant to vary, so a similar prompt is not the same question; an
-// empty prompt has nothing to compare.
+// empty prompt has nothing to compare; and a prompt with images is not its words alone (the vector sees
+// only the words, so "what is in this picture?" would match whatever picture came before).
 const wantsVector = (config: Config, request: RouteRequest, prompt: string) =>
   config.SEMANTIC_CACHE_ENABLED &&
   (request.temperature ?? 0) <= config.SEMANTIC_CACHE_MAX_TEMPERATURE &&
-  prompt.trim() !== '';
+  prompt.trim() !== '' &&
+  imagesOf(request.messages[lastUserIndex(request.messages)]?.content ?? '').length === 0;
 
 async function contextHash(deps: CacheDeps, target: Target, request: RouteRequest): Promise<string> {
   const { context } = lastUser(request);

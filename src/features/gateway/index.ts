@@ -8,7 +8,7 @@ export { UsageSchema } from './dialects/shared';
 export { type ChatCall, type GatewayStreamEvent, openStream, type PipelineDeps, runChat } from './pipeline';
 export { findRequest } from './request-rows';
 export { beginCall, cacheHeaders } from './respond';
-export type { RouteRequest, RoutedEvent } from './router';
+export { type RouteRequest, type RoutedEvent, seesImages } from './router';
 export { aisuiteRoutes } from './routes/aisuite';
 export { anthropicRoutes } from './routes/anthropic';
 export { openaiRoutes } from './routes/openai';

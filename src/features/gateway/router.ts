@@ -1,6 +1,6 @@
 import type { Config } from '../../config';
 import { ApiError } from '../../lib/errors';
-import { isUpstreamFailure, providerFailure, providerTimeout } from '../providers';
+import { hasImages, isUpstreamFailure, providerFailure, providerTimeout } from '../providers';
 import type { ChatRequest, ChatResult, StreamEvent } from '../providers';
 import type { Target } from '../models';
 
@@ -68,18 +68,31 @@ function classify(err: unknown, target: Target, timedOut: boolean): ApiError {
 
 type Attempt = ReturnType<typeof deadline>;
 
+// Whether a model takes image input: the catalogue marks it 'vision' for the provider that serves it
+// (the same id on another provider, e.g. a self-hosted server, is not assumed to see).
+export function seesImages(entry: Target['entry'], providerId: string): boolean {
+  return entry !== undefined && entry.provider === providerId && entry.capabilities.includes('vision');
+}
+
 // Tries each target in order (primary, then fallbacks), retrying retryable failures on the same
 // target with backoff. `run` performs one attempt and owns its deadline once it succeeds; the loop
-// decides what happens after a failure.
+// decides what happens after a failure. A call with images skips targets that cannot see them, as it
+// skips unconfigured ones: a fallback must not answer a question about a picture it was never shown.
 async function withFailover<T>(
   targets: readonly Target[],
   deps: RouteDeps,
   run: (target: Target, attempt: Attempt, attempts: number) => Promise<T>,
+  images = false,
 ): Promise<T> {
   let attempts = 0;
   let last: ApiError | undefined;
+  let blind = 0;
   for (const target of targets) {
     if (!target.provider.isConfigured(deps.config)) continue;
+    if (images && !seesImages(target.entry, target.provider.id)) {
+      blind++;
+      continue;
+    }
     for (let retry = 0; retry <= deps.config.RETRY_MAX_RETRIES; retry++) {
       attempts++;
       const attempt = deadline(deps.config.PROVIDER_TIMEOUT_MS, deps.signal);
@@ -98,9 +111,13 @@ async function withFailover<T>(
       }
     }
   }
-  throw Object.assign(last ?? new ApiError('SERVICE_UNAVAILABLE', 'No configured provider can serve this model'), {
-    attempts,
-  });
+  const none =
+    blind > 0
+      ? new ApiError('VALIDATION_ERROR', 'No configured model of this call takes image input', {
+          details: [{ field: 'model', message: "Images need a model the catalogue marks 'vision'" }],
+        })
+      : new ApiError('SERVICE_UNAVAILABLE', 'No configured provider can serve this model');
+  throw Object.assign(last ?? none, { attempts });
 }
 
 // The longest a routed call may take: every attempt of every target at its full deadline, with the
@@ -121,14 +138,19 @@ export async function routeComplete(
   request: RouteRequest,
   deps: RouteDeps,
 ): Promise<{ result: ChatResult } & RouteOutcome> {
-  return withFailover(targets, deps, async (target, attempt, attempts) => {
-    const result = await target.provider.complete(
-      { ...request, model: target.model },
-      { config: deps.config, signal: attempt.signal },
-    );
-    attempt.dispose();
-    return { result, target, attempts };
-  });
+  return withFailover(
+    targets,
+    deps,
+    async (target, attempt, attempts) => {
+      const result = await target.provider.complete(
+        { ...request, model: target.model },
+        { config: deps.config, signal: attempt.signal },
+      );
+      attempt.dispose();
+      return { result, target, attempts };
+    },
+    hasImages(request.messages),
+  );
 }
 
 // Failover happens only until the first event arrives; after that the stream is committed to its
@@ -138,15 +160,20 @@ export async function* routeStream(
   request: RouteRequest,
   deps: RouteDeps,
 ): AsyncGenerator<RoutedEvent> {
-  const opened = await withFailover(targets, deps, async (target, attempt, attempts) => {
-    const events = target.provider.stream(
-      { ...request, model: target.model },
-      { config: deps.config, signal: attempt.signal },
-    );
-    const iterator = events[Symbol.asyncIterator]();
-    const first = await iterator.next();
-    return { iterator, first, target, attempts, attempt };
-  });
+  const opened = await withFailover(
+    targets,
+    deps,
+    async (target, attempt, attempts) => {
+      const events = target.provider.stream(
+        { ...request, model: target.model },
+        { config: deps.config, signal: attempt.signal },
+      );
+      const iterator = events[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      return { iterator, first, target, attempts, attempt };
+    },
+    hasImages(request.messages),
+  );
   // From here the attempt's deadline is an idle timeout: re-armed by every event.
   const { iterator, target, attempt } = opened;
   try {

@@ -5,10 +5,23 @@ export {
   type ChatMessage,
   type ChatRequest,
   type ChatResult,
+  type ContentPart,
+  IMAGE_MEDIA_TYPES,
+  type ImageMediaType,
+  type ImagePart,
   type FinishReason,
   type Provider,
   type ProviderId,
   type StreamEvent,
   type Usage,
 } from './types';
-export { lastUserIndex, lastUserText, UsageSchema } from './messages';
+export {
+  contentText,
+  hasImages,
+  imagesOf,
+  lastUserIndex,
+  lastUserText,
+  plainText,
+  textOnly,
+  UsageSchema,
+} from './messages';

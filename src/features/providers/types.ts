@@ -2,9 +2,30 @@ import type { Config } from '../../config';
 
 export type ChatRole = 'system' | 'user' | 'assistant';
 
+// The image types vision models take (every vendor served here accepts these four).
+export const IMAGE_MEDIA_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
+export type ImageMediaType = (typeof IMAGE_MEDIA_TYPES)[number];
+
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+
+// An image inline, base64 without a `data:` prefix; each provider writes it in its vendor's wire shape.
+export interface ImagePart {
+  type: 'image';
+  mediaType: ImageMediaType;
+  data: string;
+}
+
+export type ContentPart = TextPart | ImagePart;
+
+// A plain string in every text-only call (all dialects); parts only when a user message carries images
+// (a chat message with image files), so text-only calls look exactly as they always did. Vendors take
+// images in user turns only: providers refuse them in any other role (messages.ts, `plainText`).
 export interface ChatMessage {
   role: ChatRole;
-  content: string;
+  content: string | ContentPart[];
 }
 
 export interface ChatRequest {

@@ -2,6 +2,7 @@
 // The SDK types responses but does not check them; a proxy or a broken upstream can send anything.
 import type Anthropic from '@anthropic-ai/sdk';
 import { z } from 'zod';
+import { hasImages, plainText } from '../messages';
 import type { ChatMessage, ChatRequest, FinishReason, Usage } from '../types';
 
 // Anthropic requires max_tokens on every request.
@@ -110,27 +111,46 @@ export function usageOf(promptTokens: number, completionTokens: number): Usage {
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }
 
-type Turn = { role: 'user' | 'assistant'; content: string };
+type Block = Anthropic.TextBlockParam | Anthropic.ImageBlockParam;
+type Turn = { role: 'user' | 'assistant'; content: string | Block[] };
+
+// A user message with images becomes Anthropic blocks, each image a base64 `source`; empty text blocks
+// (which Anthropic rejects) are left out. Anything else is plain text, exactly as before.
+function turnContent(m: ChatMessage, i: number): string | Block[] {
+  // plainText refuses images outside a user message.
+  if (typeof m.content === 'string' || m.role !== 'user' || !hasImages([m])) return plainText(m, i, 'anthropic');
+  return m.content.flatMap((p): Block[] => {
+    if (p.type === 'image')
+      return [{ type: 'image', source: { type: 'base64', media_type: p.mediaType, data: p.data } }];
+    return p.text.trim() === '' ? [] : [{ type: 'text', text: p.text }];
+  });
+}
+
+const blocksOf = (content: string | Block[]): Block[] =>
+  typeof content === 'string' ? [{ type: 'text', text: content }] : content;
 
 // System messages become the top-level `system` prompt. The rest must alternate user/assistant and
 // open with the user: consecutive same-role messages are merged, a conversation that opens with the
 // assistant gets a stand-in user turn, and empty messages (which Anthropic rejects) are dropped.
 export function toAnthropicConversation(messages: ChatMessage[]): { system: string | undefined; turns: Turn[] } {
   const system = messages
-    .filter((m) => m.role === 'system' && m.content.trim() !== '')
-    .map((m) => m.content)
+    .map((m, i) => (m.role === 'system' ? plainText(m, i, 'anthropic') : ''))
+    .filter((text) => text.trim() !== '')
     .join('\n\n');
   const turns: Turn[] = [];
-  for (const m of messages) {
-    if (m.role === 'system' || m.content.trim() === '') continue;
+  for (const [i, m] of messages.entries()) {
+    if (m.role === 'system') continue;
+    const content = turnContent(m, i);
+    if (typeof content === 'string' ? content.trim() === '' : content.length === 0) continue;
     const last = turns.at(-1);
-    if (last?.role === m.role) last.content += `\n\n${m.content}`;
-    else turns.push({ role: m.role, content: m.content });
+    if (last?.role !== m.role) turns.push({ role: m.role, content });
+    else if (typeof last.content === 'string' && typeof content === 'string') last.content += `\n\n${content}`;
+    else last.content = [...blocksOf(last.content), ...blocksOf(content)];
   }
   if (turns[0]?.role === 'assistant') turns.unshift({ role: 'user', content: OPENING_USER_TURN });
   // A final assistant turn is a prefill, which Anthropic rejects if it ends in whitespace.
   const last = turns.at(-1);
-  if (last?.role === 'assistant') last.content = last.content.trimEnd();
+  if (last?.role === 'assistant' && typeof last.content === 'string') last.content = last.content.trimEnd();
   return { system: system === '' ? undefined : system, turns };
 }
 

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { ApiError } from '../../../lib/errors';
 import { providerFailure } from '../errors';
+import { textOnly } from '../messages';
 import type { ChatRequest, FinishReason, ProviderId, StreamEvent, Usage } from '../types';
 import type { EventStreamEvent } from './event-stream';
 
@@ -22,7 +23,8 @@ export const OPENING_USER_TURN = 'Please continue.';
 export function converseBody(request: ChatRequest) {
   const system: TextBlock[] = [];
   const messages: ConverseMessage[] = [];
-  for (const m of request.messages) {
+  // No catalogue model on Bedrock is marked 'vision': a message with an image is refused (400).
+  for (const m of textOnly(request.messages, BEDROCK)) {
     // Bedrock rejects blank text blocks with a ValidationException.
     if (m.content.trim() === '') continue;
     if (m.role === 'system') {

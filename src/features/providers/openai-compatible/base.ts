@@ -4,7 +4,9 @@
 import type {
   ChatCompletion,
   ChatCompletionChunk,
+  ChatCompletionContentPart,
   ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionMessageParam,
   ChatCompletionCreateParamsStreaming,
 } from 'openai/resources/chat/completions';
 import type { CreateEmbeddingResponse, EmbeddingCreateParams } from 'openai/resources/embeddings';
@@ -15,8 +17,9 @@ import { SseParseError, SseParser, type SseEvent } from '../../../lib/sse-parser
 import { estimateTokens } from '../../../lib/tokens';
 import { parseRetryAfter, providerFailure, providerTimeout } from '../errors';
 import { upstreamFetch } from '../http';
-import { UsageSchema } from '../messages';
+import { contentText, plainText, UsageSchema } from '../messages';
 import type {
+  ChatMessage,
   ChatRequest,
   ChatResult,
   FinishReason,
@@ -108,15 +111,30 @@ function finishReason(raw: string | null | undefined): FinishReason {
 function usageOf(raw: z.infer<typeof UsageSchema> | null | undefined, request: ChatRequest, text: string): Usage {
   if (raw)
     return { promptTokens: raw.prompt_tokens, completionTokens: raw.completion_tokens, totalTokens: raw.total_tokens };
-  const promptTokens = request.messages.reduce((s, m) => s + estimateTokens(m.content), 0);
+  // Words only: images are not estimated (every vision vendor served here reports its usage).
+  const promptTokens = request.messages.reduce((s, m) => s + estimateTokens(contentText(m.content)), 0);
   const completionTokens = estimateTokens(text);
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }
 
-function params(request: ChatRequest) {
+// A string stays a string (text-only calls are sent as they always were); a user message with images
+// becomes OpenAI's content parts, each image an `image_url` holding a `data:` URL.
+function wireMessage(m: ChatMessage, i: number, provider: ProviderId): ChatCompletionMessageParam {
+  if (typeof m.content === 'string' || m.role !== 'user') return { role: m.role, content: plainText(m, i, provider) };
+  return {
+    role: 'user',
+    content: m.content.map((p): ChatCompletionContentPart =>
+      p.type === 'text'
+        ? { type: 'text', text: p.text }
+        : { type: 'image_url', image_url: { url: `data:${p.mediaType};base64,${p.data}` } },
+    ),
+  };
+}
+
+function params(request: ChatRequest, provider: ProviderId) {
   return {
     model: request.model,
-    messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+    messages: request.messages.map((m, i) => wireMessage(m, i, provider)),
     ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
     ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
     ...(request.topP !== undefined ? { top_p: request.topP } : {}),
@@ -232,7 +250,7 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
       spec.baseUrl(config) !== undefined && (!spec.keyRequired || spec.apiKey(config) !== undefined),
 
     async complete(request: ChatRequest, ctx: ProviderContext): Promise<ChatResult> {
-      const body: ChatCompletionCreateParamsNonStreaming = { ...params(request), stream: false };
+      const body: ChatCompletionCreateParamsNonStreaming = { ...params(request, spec.id), stream: false };
       const raw = await postJson('/chat/completions', JSON.stringify(body), ctx);
       const parsed = CompletionSchema.safeParse(raw);
       if (!parsed.success) throw providerFailure(spec.id, 'malformed-response');
@@ -250,7 +268,7 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
     // body if that comes between events; a body that ends inside an event was cut short and fails.
     async *stream(request: ChatRequest, ctx: ProviderContext): AsyncIterable<StreamEvent> {
       const body: ChatCompletionCreateParamsStreaming = {
-        ...params(request),
+        ...params(request, spec.id),
         stream: true,
         stream_options: { include_usage: true },
       };
