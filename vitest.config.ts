@@ -32,6 +32,9 @@ export default defineConfig(async () => {
                   TIER_LIMIT_PRO: '100000',
                   TIER_LIMIT_ENTERPRISE: '100000',
                   WS_CONNECTIONS_PER_MINUTE: '100000',
+                  // Socket.IO heartbeats a test can see (test/integration/socket-io.test.ts).
+                  SIO_PING_INTERVAL_MS: '1000',
+                  SIO_PING_TIMEOUT_MS: '2000',
                   // The suite checks that logout, revocation and role changes act on the very next
                   // request; test/integration/identity-cache.test.ts turns the cache on and tests its bound.
                   IDENTITY_CACHE_TTL_SECONDS: '0',

@@ -12,7 +12,7 @@ import {
 } from './features/accounts';
 import { cacheRoutes } from './features/cache';
 import { chatsRoutes, fileRoutes } from './features/chats';
-import { roomRoutes } from './features/rooms';
+import { roomRoutes, socketIoRoutes } from './features/rooms';
 import { docsRoutes } from './features/docs';
 import {
   aisuiteRoutes,
@@ -125,6 +125,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/api/v1', chatsRoutes);
   app.route('/api/v1', fileRoutes);
   app.route('/', roomRoutes);
+  app.route('/', socketIoRoutes);
   app.route('/v1', openaiRoutes);
   app.route('/v1', anthropicRoutes);
   app.route('/', docsRoutes);

@@ -186,6 +186,9 @@ const ConfigSchema = z
     // Realtime rooms: members per room, and the largest inbound frame (larger ones are refused).
     ROOM_MAX_MEMBERS: int(200, 1, 10_000),
     WS_MAX_FRAME_BYTES: int(65_536, 1_024, 1_048_576),
+    // Socket.IO heartbeat (Engine.IO's pingInterval / pingTimeout, advertised in each handshake).
+    SIO_PING_INTERVAL_MS: int(25_000, 1_000, 300_000),
+    SIO_PING_TIMEOUT_MS: int(20_000, 1_000, 300_000),
     // An isolate leases limit and quota tokens from the limiter objects in blocks of at most
     // LIMIT_LEASE_MAX, spendable for LIMIT_LEASE_TTL_MS; 0 asks the object on every request.
     // Why: docs/design/rate-limits.md#leases

@@ -4,7 +4,7 @@ import { handleQueue } from './features/request-log';
 export { CacheIndex, SemanticIndex } from './features/cache';
 export { RateLimiter } from './features/rate-limits';
 export { CacheFlight } from './features/single-flight';
-export { ChatRoom } from './features/rooms';
+export { ChatRoom, SocketSession } from './features/rooms';
 
 const app = createApp();
 

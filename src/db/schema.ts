@@ -344,3 +344,211 @@ export const files = sqliteTable(
   },
   (t) => [index('files_chat_idx').on(t.chatId, t.uploadedAt)],
 );
+
+export const LIVE_GAUGES = ['connections_ws', 'connections_socket_io', 'rooms'] as const;
+
+// Live realtime gauges for /metrics: each object adds +1/-1 as sockets and rooms open and close (off the
+// frame path), so a scrape reads them in the same D1 batch as the rollups.
+export const liveGauges = sqliteTable('live_gauges', {
+  name: text('name', { enum: LIVE_GAUGES }).primaryKey(),
+  value: integer('value').notNull().default(0),
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The orchestrator (seed 003): projects, templates, runs and their phases, integration operations, webhooks.
+
+export const PROJECT_STATUSES = ['active', 'completed', 'archived', 'failed'] as const;
+export const PROJECT_PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const;
+
+export const projects = sqliteTable(
+  'projects',
+  {
+    id: text('id').primaryKey(),
+    organizationId: ownedBy('organization_id', () => organizations.id),
+    // The creator; a project outlives its creator's account (null then).
+    createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+    name: text('name').notNull(),
+    description: text('description'),
+    topic: text('topic').notNull().default(''),
+    status: text('status', { enum: PROJECT_STATUSES }).notNull().default('active'),
+    priority: text('priority', { enum: PROJECT_PRIORITIES }).notNull().default('medium'),
+    metadata: text('metadata', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('projects_org_created_idx').on(t.organizationId, t.createdAt),
+    index('projects_org_status_idx').on(t.organizationId, t.status),
+  ],
+);
+
+export const templates = sqliteTable(
+  'templates',
+  {
+    id: text('id').primaryKey(),
+    organizationId: ownedBy('organization_id', () => organizations.id),
+    createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+    name: text('name').notNull(),
+    description: text('description'),
+    category: text('category').notNull().default('custom'),
+    // Public templates are visible to every organization; private ones to their own.
+    isPublic: integer('is_public', { mode: 'boolean' }).notNull().default(false),
+    usageCount: integer('usage_count').notNull().default(0),
+    templateData: text('template_data', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('templates_org_created_idx').on(t.organizationId, t.createdAt),
+    index('templates_public_idx').on(t.isPublic, t.createdAt),
+  ],
+);
+
+export const RUN_STATUSES = ['started', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const orchestrationRuns = sqliteTable(
+  'orchestration_runs',
+  {
+    id: text('id').primaryKey(),
+    organizationId: ownedBy('organization_id', () => organizations.id),
+    projectId: ownedBy('project_id', () => projects.id),
+    createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+    templateId: text('template_id').references(() => templates.id, { onDelete: 'set null' }),
+    topic: text('topic').notNull(),
+    status: text('status', { enum: RUN_STATUSES }).notNull().default('started'),
+    totalPhases: integer('total_phases').notNull(),
+    completedPhases: integer('completed_phases').notNull().default(0),
+    // Completed phases ÷ phases that ended, in percent; null until a phase ends.
+    successRate: real('success_rate'),
+    integrationEnabled: integer('integration_enabled', { mode: 'boolean' }).notNull().default(false),
+    settings: text('settings', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default({}),
+    // The Workflow instance running it (its id is the run id unless a restart made another).
+    workflowInstanceId: text('workflow_instance_id'),
+    executionTimeMs: integer('execution_time_ms'),
+    error: text('error'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    completedAt: text('completed_at'),
+  },
+  (t) => [
+    index('runs_org_created_idx').on(t.organizationId, t.createdAt),
+    index('runs_project_idx').on(t.projectId, t.createdAt),
+  ],
+);
+
+export const PHASE_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled', 'skipped'] as const;
+export type PhaseStatus = (typeof PHASE_STATUSES)[number];
+
+export const orchestrationPhases = sqliteTable(
+  'orchestration_phases',
+  {
+    id: text('id').primaryKey(),
+    runId: ownedBy('run_id', () => orchestrationRuns.id),
+    // 0, 1, …: the phase's place in the run ("Phase 0" is its code).
+    position: integer('position').notNull(),
+    phaseCode: text('phase_code').notNull(),
+    phaseName: text('phase_name').notNull(),
+    status: text('status', { enum: PHASE_STATUSES }).notNull().default('pending'),
+    responseText: text('response_text'),
+    model: text('model'),
+    executionTimeMs: integer('execution_time_ms'),
+    promptTokens: integer('prompt_tokens'),
+    completionTokens: integer('completion_tokens'),
+    attempts: integer('attempts').notNull().default(0),
+    error: text('error'),
+    startedAt: text('started_at'),
+    completedAt: text('completed_at'),
+  },
+  (t) => [uniqueIndex('phases_run_position_idx').on(t.runId, t.position)],
+);
+
+export const integrationOperations = sqliteTable(
+  'integration_operations',
+  {
+    id: text('id').primaryKey(),
+    runId: ownedBy('run_id', () => orchestrationRuns.id),
+    phaseId: text('phase_id').references(() => orchestrationPhases.id, { onDelete: 'cascade' }),
+    operationType: text('operation_type').notNull(),
+    status: text('status', { enum: ['pending', 'completed', 'failed'] })
+      .notNull()
+      .default('pending'),
+    result: text('result', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default({}),
+    // For file_system operations: the R2 object holding the written file.
+    objectKey: text('object_key'),
+    executionTimeMs: integer('execution_time_ms'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('integration_ops_run_idx').on(t.runId, t.createdAt)],
+);
+
+// A run's progress events, numbered per run: the SSE stream of /orchestration/{run_id}/events and its
+// Last-Event-ID resumption.
+export const runEvents = sqliteTable(
+  'run_events',
+  {
+    runId: ownedBy('run_id', () => orchestrationRuns.id),
+    seq: integer('seq').notNull(),
+    type: text('type').notNull(),
+    data: text('data', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.seq] })],
+);
+
+export const WEBHOOK_EVENTS = [
+  'orchestration.started',
+  'orchestration.phase_completed',
+  'orchestration.completed',
+  'orchestration.failed',
+  'orchestration.cancelled',
+  'project.created',
+  'project.updated',
+  'project.deleted',
+] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+export const webhooks = sqliteTable(
+  'webhooks',
+  {
+    id: text('id').primaryKey(),
+    organizationId: ownedBy('organization_id', () => organizations.id),
+    createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+    name: text('name').notNull(),
+    url: text('url').notNull(),
+    events: text('events', { mode: 'json' }).$type<WebhookEvent[]>().notNull(),
+    isActive: integer('is_active', { mode: 'boolean' }).notNull().default(true),
+    // The signing secret (`whsec_…`), encrypted at rest; shown to the client once, when made or rotated.
+    secretCiphertext: text('secret_ciphertext').notNull(),
+    // Why the endpoint was turned off by the system (e.g. it answered 410 Gone); null when active or off by hand.
+    disabledReason: text('disabled_reason'),
+    lastTriggeredAt: text('last_triggered_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('webhooks_org_created_idx').on(t.organizationId, t.createdAt)],
+);
+
+export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed', 'dead'] as const;
+
+// One message to one endpoint (its `webhook-id`, the same on every attempt) and how its attempts went.
+export const webhookDeliveries = sqliteTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    webhookId: ownedBy('webhook_id', () => webhooks.id),
+    organizationId: ownedBy('organization_id', () => organizations.id),
+    eventType: text('event_type').notNull(),
+    payload: text('payload').notNull(),
+    status: text('status', { enum: DELIVERY_STATUSES }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    lastResponseCode: integer('last_response_code'),
+    lastError: text('last_error'),
+    lastDurationMs: integer('last_duration_ms'),
+    nextAttemptAt: text('next_attempt_at'),
+    deliveredAt: text('delivered_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('deliveries_webhook_created_idx').on(t.webhookId, t.createdAt)],
+);

@@ -391,3 +391,50 @@ describe('anonymous mode', () => {
       .toEqual({ user_id: a.userId, organization_id: a.organizationId });
   });
 });
+
+describe('signing in to one of several organizations', () => {
+  it('login with organization_id acts in that organization; one the user is not in is 403 and opens no session', async () => {
+    const owner = await register();
+    const user = await register();
+    const added = await postJson(
+      '/api/v1/organizations/current/members',
+      { email: user.email, role: 'manager' },
+      undefined,
+      owner.auth,
+    );
+    expect(added.status).toBe(201);
+    const there = await postJson('/api/v1/auth/login', {
+      email: user.email,
+      password: PASSWORD,
+      organization_id: owner.organizationId,
+    });
+    expect(there.status).toBe(200);
+    const body = (await there.json()) as { access_token: string; user: Json };
+    expect(body.user).toMatchObject({ organization_id: owner.organizationId, role: 'manager' });
+    const mine = (await (await me({ authorization: `Bearer ${body.access_token}` })).json()) as Json;
+    expect(mine).toMatchObject({ organization_id: owner.organizationId });
+
+    const sessionsBefore = await env.DB.prepare('SELECT COUNT(*) AS n FROM sessions WHERE user_id = ?')
+      .bind(user.userId)
+      .first<{ n: number }>();
+    for (const elsewhere of [crypto.randomUUID(), (await register()).organizationId]) {
+      const refused = await postJson('/api/v1/auth/login', {
+        email: user.email,
+        password: PASSWORD,
+        organization_id: elsewhere,
+      });
+      await expectEnvelope(refused, 403, 'INSUFFICIENT_PERMISSIONS');
+    }
+    const sessionsAfter = await env.DB.prepare('SELECT COUNT(*) AS n FROM sessions WHERE user_id = ?')
+      .bind(user.userId)
+      .first<{ n: number }>();
+    expect(sessionsAfter?.n).toBe(sessionsBefore?.n);
+    // The password is checked first: a wrong one is 401 whatever the organization.
+    const wrong = await postJson('/api/v1/auth/login', {
+      email: user.email,
+      password: 'not the password',
+      organization_id: owner.organizationId,
+    });
+    await expectEnvelope(wrong, 401, 'AUTHENTICATION_REQUIRED');
+  });
+});

@@ -82,6 +82,9 @@ const OPERATIONS: Record<string, [string, keyof typeof SECURITY]> = {
   'get /api/v1/chat/{chat_id}/files/{file_id}': ['downloadChatFile', 'signedIn'],
   'delete /api/v1/chat/{chat_id}/files/{file_id}': ['deleteChatFile', 'signedIn'],
   'get /ws/chat': ['chatWebSocket', 'anonymousOk'],
+  'get /api/v1/chat/{chat_id}/messages/stream': ['resumeChatStream', 'signedIn'],
+  'get /socket.io/': ['socketIoPoll', 'public'],
+  'post /socket.io/': ['socketIoPost', 'public'],
 };
 
 // Answers that carry no body by definition: switching protocols, no content, not modified, and a range

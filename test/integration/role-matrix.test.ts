@@ -84,6 +84,7 @@ const EXPECTED: Record<string, Expected> = {
   'PATCH /api/v1/chat/{chat_id}': 'signed-in',
   'DELETE /api/v1/chat/{chat_id}': 'signed-in',
   'GET /api/v1/chat/{chat_id}/messages': 'signed-in',
+  'GET /api/v1/chat/{chat_id}/messages/stream': 'signed-in',
   'POST /api/v1/chat/{chat_id}/messages': 'member',
   // A chat's files: whoever may read the chat lists and downloads them; whoever may write to it uploads and
   // deletes (decided inside, per chat).
@@ -94,10 +95,14 @@ const EXPECTED: Record<string, Expected> = {
   // Seed 002's WebSocket chat: open where AI calls are open, and to viewers, who may join a shared chat's
   // room to read it (the room refuses their chat frames).
   'GET /ws/chat': 'ai-read',
+  // Socket.IO's transport is open to anyone; its /assistant/realtime namespace needs an account, checked at
+  // the namespace CONNECT (test/integration/socket-io.test.ts).
+  'GET /socket.io/': 'public',
+  'POST /socket.io/': 'public',
 };
 
 // The WebSocket endpoint answers a handshake it accepts with 101: that is its "handled".
-const UPGRADE_ROUTES = new Set(['GET /ws/chat']);
+const UPGRADE_ROUTES = new Set(['GET /ws/chat', 'GET /socket.io/']);
 
 // Which signed-in roles each kind of route admits (admin > manager > member > viewer).
 const ROLES_ADMITTED: Record<Expected, readonly Role[]> = {

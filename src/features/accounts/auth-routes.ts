@@ -127,16 +127,25 @@ authRoutes.openapi(
     request: {
       body: {
         required: true,
-        content: { 'application/json': { schema: z.object({ email: Email, password: z.string().min(1).max(256) }) } },
+        content: {
+          'application/json': {
+            schema: z.object({
+              email: Email,
+              password: z.string().min(1).max(256),
+              // Which of the user's organizations the session acts in (default: the user's default one).
+              organization_id: z.string().min(1).max(64).optional(),
+            }),
+          },
+        },
       },
     },
     responses: {
       200: { description: 'Signed in', content: { 'application/json': { schema: TokenResponse } } },
-      ...errorResponses(400, 401, 429),
+      ...errorResponses(400, 401, 403, 429),
     },
   }),
   async (c) => {
-    const { email, password } = c.req.valid('json');
+    const { email, password, organization_id: asked } = c.req.valid('json');
     const db = getDb(c.env.DB);
     await checkLoginRate(db, c.var.config, email, clientIp(c.req.raw.headers));
     const user = await findUserByEmail(db, email);
@@ -145,8 +154,12 @@ authRoutes.openapi(
       : (await burnPasswordCheck(password), false);
     if (!user || !ok || !whitelisted(c, email))
       throw new ApiError('AUTHENTICATION_REQUIRED', 'Invalid email or password');
-    const organizationId = user.defaultOrganizationId;
+    const organizationId = asked ?? user.defaultOrganizationId;
     if (!organizationId) throw new ApiError('AUTHENTICATION_REQUIRED', 'Invalid email or password');
+    // The same answer for an organization that does not exist and one the user is not in.
+    if (asked !== undefined && !(await membershipRole(db, user.id, asked))) {
+      throw new ApiError('INSUFFICIENT_PERMISSIONS', 'Not a member of this organization');
+    }
     const tokens = await createSession(db, c.var.config, user.id, organizationId);
     return c.json(await tokenBody(c, tokens, user.id, organizationId), 200);
   },

@@ -89,14 +89,27 @@ function present(verified: Verified, via: 'header' | 'cookie'): Identity {
   return { via: carrier, ...verified.identity };
 }
 
+// What checking a credential needs: a request's context, or a Durable Object's (a Socket.IO CONNECT's `auth`).
+export interface VerifyDeps {
+  env: Pick<Env, 'DB'>;
+  config: Config;
+  waitUntil(p: Promise<unknown>): void;
+}
+
+const depsOf = (c: Context<AppEnv>): VerifyDeps => ({
+  env: c.env,
+  config: c.var.config,
+  waitUntil: (p) => c.executionCtx.waitUntil(p),
+});
+
 // The D1 checks of a credential; throws on refusal (which is therefore never cached).
-async function verify(c: Context<AppEnv>, token: string): Promise<Verified> {
+async function verify(c: VerifyDeps, token: string): Promise<Verified> {
   const db = getDb(c.env.DB);
   if (token.startsWith(API_KEY_PREFIX)) {
     const key = await findApiKey(db, token);
     if (!key) throw unauthenticated();
     // Only when D1 was consulted: with the identity cache on, last_used_at is as fresh as its TTL.
-    c.executionCtx.waitUntil(
+    c.waitUntil(
       db
         .update(apiKeys)
         .set({ lastUsedAt: new Date().toISOString() })
@@ -117,7 +130,7 @@ async function verify(c: Context<AppEnv>, token: string): Promise<Verified> {
     };
   }
   if (!looksLikeJwt(token)) throw unauthenticated();
-  const claims = await verifyAccessToken(c.var.config, token);
+  const claims = await verifyAccessToken(c.config, token);
   if (!claims) throw unauthenticated();
   const session = await activeSession(db, claims.sid, claims.sub);
   if (!session) throw unauthenticated('The session has ended');
@@ -143,7 +156,18 @@ async function verify(c: Context<AppEnv>, token: string): Promise<Verified> {
 async function resolve(c: Context<AppEnv>): Promise<Identity | null> {
   const found = credential(c);
   if (!found) return null;
-  const config = c.var.config;
+  return resolveToken(depsOf(c), found);
+}
+
+// A bare credential (an API key or an access token), checked as a request's would be, through the same
+// identity cache; throws AUTHENTICATION_REQUIRED when refused. For credentials that arrive after the upgrade
+// (Socket.IO's CONNECT `auth.token`).
+export function identifyToken(deps: VerifyDeps, token: string): Promise<Identity> {
+  return resolveToken(deps, { token: token.trim(), via: 'header' });
+}
+
+async function resolveToken(c: VerifyDeps, found: { token: string; via: 'header' | 'cookie' }): Promise<Identity> {
+  const config = c.config;
   const cache = cacheFor(config);
   if (!cache) return present(await verify(c, found.token), found.via);
   const now = Date.now();
@@ -155,7 +179,7 @@ async function resolve(c: Context<AppEnv>): Promise<Identity | null> {
     if (cache.claimRefresh(hash, now)) {
       // Refreshed ahead: this request answers from the entry; the check runs after it, and a refusal
       // removes the entry at once (so the bound is never stretched, and a revocation often shows sooner).
-      c.executionCtx.waitUntil(
+      c.waitUntil(
         verify(c, found.token).then(
           (verified) => keep(verified, now),
           (err: unknown) => (err instanceof ApiError ? cache.delete(hash) : cache.releaseRefresh(hash)),

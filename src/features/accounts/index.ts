@@ -2,7 +2,7 @@ export { AI, AI_READ, PUBLIC, SIGNED_IN, atLeast, caller, protect } from './acce
 export { rank as roleRank } from './api-keys';
 export { apiKeyRoutes } from './api-key-routes';
 export { authRoutes } from './auth-routes';
-export { identify, knownIdentity, type Identity } from './identity';
+export { identify, identifyToken, knownIdentity, type Identity, type VerifyDeps } from './identity';
 export { clientIp } from './login-limit';
 export { oauthRoutes } from './oauth/routes';
 export { declareSecurity } from './openapi-security';

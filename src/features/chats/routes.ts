@@ -7,16 +7,15 @@ import type { AppEnv } from '../../env';
 import { ApiError } from '../../lib/errors';
 import { PaginationQuery, PaginationSchema, paginate, window } from '../../lib/pagination';
 import { createRouter, errorResponses } from '../../lib/router';
-import { sseData, sseResponse, type SseEncoder } from '../../lib/sse';
 import { isoNow } from '../../lib/time';
-import { toEnvelope } from '../../lib/errors';
 import { atLeast, protect, SIGNED_IN } from '../accounts';
-import { beginCall, cacheHeaders, type GatewayStreamEvent, openStream, pipelineDeps, runChat } from '../gateway';
+import { beginCall, cacheHeaders, pipelineDeps, runChat } from '../gateway';
 import { parseTarget } from '../models';
 import { chatFor, type ChatRow, signedIn } from './access';
 import { deleteChatFiles } from './files/cleanup';
 import { filesOf, listChats, listMessages, type MessageRow } from './queries';
 import { beginTurn, finishTurn, messageFiles, modelSpec, type TurnResult } from './turn';
+import { chatRoom, resumeTurn, streamTurn } from './stream-turn';
 import { ChatSchema, chatView, MessageSchema, messageView } from './views';
 
 // Chats and their messages (seed 004), under /api/v1/chat. A chat is private to its owner until shared
@@ -262,73 +261,6 @@ chatsRoutes.openapi(
   },
 );
 
-// The SSE frames of a streamed turn: the stored user message, {"chunk","index"} per piece (as /chat/stream),
-// then {"finished": true, "message": <the stored assistant message>, "usage"}; a failure after the start
-// ends with {"finished": true, "error": {...}}.
-function turnEncoder(requestId: string, userMessage: MessageRow): SseEncoder<TurnEvent> {
-  let index = 0;
-  return {
-    event(e) {
-      if (e.type === 'user') return sseData({ type: 'user_message', message: messageView(userMessage) });
-      if (e.type === 'delta') return sseData({ chunk: e.text, index: index++ });
-      if (e.type === 'stored') {
-        return sseData({
-          finished: true,
-          message: messageView(e.message),
-          usage:
-            e.message.promptTokens === null
-              ? null
-              : { prompt_tokens: e.message.promptTokens, completion_tokens: e.message.completionTokens ?? 0 },
-        });
-      }
-      return '';
-    },
-    error: (err) => sseData({ finished: true, ...toEnvelope(err, requestId, isoNow()) }),
-    end: () => '',
-  };
-}
-
-type TurnEvent = { type: 'user' } | GatewayStreamEvent | { type: 'stored'; message: MessageRow };
-
-// The gateway's events with the turn's own around them; the assistant message is stored before the last
-// frame (so its id can be sent), and a stream that fails or is abandoned still stores what was said.
-async function* storedStream(
-  events: AsyncGenerator<GatewayStreamEvent>,
-  store: (r: TurnResult) => Promise<MessageRow>,
-  waitUntil: (p: Promise<unknown>) => void,
-): AsyncGenerator<TurnEvent> {
-  yield { type: 'user' };
-  let text = '';
-  let model: string | null = null;
-  let settled = false;
-  try {
-    for await (const e of events) {
-      if (e.type === 'start') model = e.target.model;
-      if (e.type === 'delta') text += e.text;
-      if (e.type === 'done') {
-        settled = true;
-        const message = await store({
-          text,
-          model: e.model || model,
-          status: 'complete',
-          promptTokens: e.usage.promptTokens,
-          completionTokens: e.usage.completionTokens,
-        });
-        yield e;
-        yield { type: 'stored', message };
-        continue;
-      }
-      yield e;
-    }
-  } catch (err) {
-    settled = true;
-    waitUntil(store({ text, model, status: 'failed' }).catch(() => undefined));
-    throw err;
-  } finally {
-    if (!settled) waitUntil(store({ text, model, status: 'cancelled' }).catch(() => undefined));
-  }
-}
-
 chatsRoutes.openapi(
   createRoute({
     method: 'post',
@@ -386,11 +318,14 @@ chatsRoutes.openapi(
       maxTokens: body.max_tokens,
       text: content,
     };
-    // The chat's live room shows the turn too (its members get the stored messages; the stream is the
-    // asker's). Best effort, after the answer: nothing waits for the room.
+    // Streamed: the chat's room runs the generation (it outlives this request, numbers its events for
+    // resuming, and shows the turn live to the room's members). docs/design/resumable-streams.md
+    if (body.stream === true) return await streamTurn(c, chat, message, call, who.apiKeyId ?? null);
+    // The chat's live room shows the turn too (its members get the stored messages). Best effort, after the
+    // answer: nothing waits for the room.
     const announce = (m: MessageRow) =>
       c.executionCtx.waitUntil(
-        c.env.CHAT_ROOM.get(c.env.CHAT_ROOM.idFromName(`chat:${chat.id}`))
+        chatRoom(c.env, chat.id)
           .announce(JSON.stringify({ type: 'message', data: messageView(m) }))
           .catch(() => undefined),
       );
@@ -400,20 +335,6 @@ chatsRoutes.openapi(
       announce(stored);
       return stored;
     };
-    if (body.stream === true) {
-      const { cache, events } = await openStream(pipelineDeps(c), call);
-      const config = c.var.config;
-      return sseResponse(
-        storedStream(events, store, (p) => c.executionCtx.waitUntil(p)),
-        turnEncoder(c.var.requestId, message),
-        {
-          holdMs: config.STREAM_HOLD_MS,
-          keepAliveMs: config.SSE_KEEPALIVE_MS,
-          onCancel: () => call.abort.abort(new Error('client closed the stream')),
-          headers: cacheHeaders(cache),
-        },
-      );
-    }
     let outcome;
     try {
       outcome = await runChat(pipelineDeps(c), call);
@@ -433,5 +354,34 @@ chatsRoutes.openapi(
       201,
       cacheHeaders(outcome.cache),
     );
+  },
+);
+
+chatsRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/chat/{chat_id}/messages/stream',
+    operationId: 'resumeChatStream',
+    tags: ['chats'],
+    summary:
+      'Resume a streamed turn: the SSE events after Last-Event-ID, then the live tail (without one, the turn in flight)',
+    middleware: [protect(SIGNED_IN)],
+    request: {
+      params: ChatIdParam,
+      headers: z.object({ 'last-event-id': z.string().max(200).optional() }),
+      query: z.object({ last_event_id: z.string().max(200).optional() }),
+    },
+    responses: {
+      200: { description: 'The events', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+      204: { description: 'Nothing to resume: no turn in flight, or the stream had already ended' },
+      ...errorResponses(400, 401, 404),
+    },
+  }),
+  async (c) => {
+    const who = await signedIn(c);
+    const chat = await chatFor(getDb(c.env.DB), who, c.req.valid('param').chat_id, 'read');
+    // The header, as an EventSource sends it when it reconnects; the query for clients that cannot set it.
+    const lastEventId = c.req.valid('header')['last-event-id'] ?? c.req.valid('query').last_event_id;
+    return await resumeTurn(c, chat, lastEventId);
   },
 );

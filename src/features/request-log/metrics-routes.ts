@@ -53,7 +53,7 @@ function value(n: number): string {
 class Exposition {
   private readonly lines: string[] = [];
 
-  family(name: string, type: 'counter' | 'histogram', help: string): this {
+  family(name: string, type: 'counter' | 'histogram' | 'gauge', help: string): this {
     this.lines.push(`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${name} ${type}`);
     return this;
   }
@@ -107,7 +107,7 @@ const DAY = "period = 'day'";
 // Every series is rendered from the day rollups, summed over all days, in one D1 round trip.
 export async function renderMetrics(d1: D1Database): Promise<string> {
   const upstreamCodes = UPSTREAM_ERROR_CODES.map(() => '?').join(', ');
-  const [requests, models, cache, rateLimited, quota, upstream, histograms] = await d1.batch([
+  const [requests, models, cache, rateLimited, quota, upstream, histograms, gauges] = await d1.batch([
     d1.prepare(
       `SELECT method, route, status, SUM(count) AS count FROM rollups WHERE ${DAY} GROUP BY method, route, status ORDER BY route, method, status`,
     ),
@@ -129,6 +129,7 @@ export async function renderMetrics(d1: D1Database): Promise<string> {
     d1.prepare(
       'SELECT metric, method, route, le, SUM(count) AS count, SUM(sum_ms) AS sum_ms FROM histograms GROUP BY metric, method, route, le ORDER BY metric, route, method',
     ),
+    d1.prepare('SELECT name, value FROM live_gauges'),
   ]);
   const rows = <T>(r: D1Result | undefined) => (r?.results ?? []) as T[];
   const out = new Exposition();
@@ -192,6 +193,13 @@ export async function renderMetrics(d1: D1Database): Promise<string> {
   for (const r of rows<UpstreamRow>(upstream)) {
     out.sample('edgeway_upstream_errors_total', { provider: r.provider, code: r.error_code }, r.count);
   }
+
+  const live = new Map(rows<{ name: string; value: number }>(gauges).map((r) => [r.name, r.value]));
+  out.family('edgeway_realtime_connections', 'gauge', 'Open realtime connections by protocol (ws: /ws/chat).');
+  out.sample('edgeway_realtime_connections', { protocol: 'ws' }, live.get('connections_ws') ?? 0);
+  out.sample('edgeway_realtime_connections', { protocol: 'socket.io' }, live.get('connections_socket_io') ?? 0);
+  out.family('edgeway_realtime_rooms', 'gauge', 'Chat rooms with at least one member connected.');
+  out.sample('edgeway_realtime_rooms', {}, live.get('rooms') ?? 0);
   return out.toString();
 }
 

@@ -227,6 +227,8 @@ export interface RealtimeCall {
   requestId: string;
   // The realtime endpoint's pattern, e.g. /ws/chat.
   route: string;
+  // WS unless said (a run's phase is WORKFLOW).
+  method?: string;
   arrivedAt: number; // epoch ms of the frame that asked
   startedAt: number; // performance.now() then
   organizationId: string | null;
@@ -252,7 +254,7 @@ export async function logRealtimeCall(
     id: `evt_${crypto.randomUUID().replaceAll('-', '')}`,
     request_id: call.requestId,
     ts: call.arrivedAt,
-    method: 'WS',
+    method: call.method ?? 'WS',
     route: call.route,
     status: call.status,
     ...timing(latency, summary),

@@ -18,6 +18,8 @@ import { type ChatFrame, frameCode, frames } from './ws-protocol';
 export interface Member {
   identity: Identity | null;
   clientKey: string;
+  // A Socket.IO session's membership (its connection is counted by the session, not the room).
+  via?: 'socket.io';
 }
 
 export interface TurnEnv {
@@ -26,6 +28,9 @@ export interface TurnEnv {
   log: Logger;
   waitUntil(p: Promise<unknown>): void;
   broadcast(frame: string): void;
+  // A frame of the generation itself (start, stream, complete, error): to every member, and kept by the
+  // room so a member joining mid-generation gets it too.
+  emit(frame: string): void;
   // The asker only (errors about their own frame).
   reply(frame: string): void;
 }
@@ -69,7 +74,9 @@ export async function runRoomTurn(
         },
         [],
       );
-      t.broadcast(frames.message(messageView(turn.message)));
+      const asked = messageView(turn.message);
+      t.broadcast(frames.message(asked));
+      t.emit(frames.start(frame.id, asked));
       messages = turn.conversation;
     } else {
       messages = [
@@ -114,7 +121,7 @@ export async function runRoomTurn(
       const outcome = await runChat(deps, call);
       const model = outcome.result.model || outcome.target.model;
       const stored = await store(outcome.result.text, model, 'complete', outcome.result.usage);
-      t.broadcast(
+      t.emit(
         frames.complete(frame.id, {
           response: outcome.result.text,
           model,
@@ -134,11 +141,11 @@ export async function runRoomTurn(
         if (e.type === 'start') model = e.target.model;
         else if (e.type === 'delta') {
           text += e.text;
-          t.broadcast(frames.stream(frame.id, e.text, index++));
+          t.emit(frames.stream(frame.id, e.text, index++));
         } else {
           const final = e.model || model || '';
           const stored = await store(text, final, 'complete', e.usage);
-          t.broadcast(
+          t.emit(
             frames.complete(frame.id, {
               response: text,
               model: final,
@@ -156,10 +163,10 @@ export async function runRoomTurn(
   } catch (err) {
     const apiError = signal.aborted ? null : err instanceof ApiError ? err : new ApiError('INTERNAL_ERROR');
     errorCode = signal.aborted ? 'CLIENT_CLOSED' : (apiError?.code ?? 'INTERNAL_ERROR');
-    if (signal.aborted) t.broadcast(frames.error(frame.id, 'CANCELLED', 'Generation cancelled'));
+    if (signal.aborted) t.emit(frames.error(frame.id, 'CANCELLED', 'Generation cancelled'));
     else if (apiError) {
       if (!(err instanceof ApiError)) t.log.error('room turn failed', { error: String(err) });
-      t.broadcast(frames.error(frame.id, frameCode(apiError.code), apiError.message));
+      t.emit(frames.error(frame.id, frameCode(apiError.code), apiError.message));
     }
   } finally {
     t.waitUntil(

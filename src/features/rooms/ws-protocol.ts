@@ -109,6 +109,14 @@ export const frames = {
   // Rooms of a persistent chat: another member's message, and the recent history a member gets on joining.
   message: (message: unknown) => JSON.stringify({ type: 'message', data: message }),
   history: (messages: unknown[]) => JSON.stringify({ type: 'history', data: { messages } }),
+  // Someone joined or left the room (seed 004's user_joined / user_left); `members` is the count after it.
+  presence: (event: 'joined' | 'left', userId: string | null, members: number) =>
+    JSON.stringify({ type: 'presence', data: { event, user_id: userId, members } }),
+  // Rooms of a persistent chat: a generation began (asked in the room or over HTTP). Its `id` is the one its
+  // `stream`, `complete` and `error` frames carry and a `cancel` names; a member joining mid-generation gets
+  // it first, then the frames so far. Why: docs/design/resumable-streams.md
+  start: (id: string, message: { message_id: string; user_id: string | null }) =>
+    JSON.stringify({ type: 'start', id, data: { message_id: message.message_id, user_id: message.user_id } }),
 };
 
 // A platform error code as the seed's frame code.
