@@ -6,11 +6,16 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { register as registerTsx } from 'tsx/esm/api';
 
-// `cloudflare:workers` is a workerd built-in; the app only imports its DurableObject base class (for
-// classes never instantiated here), so an empty class stands in for it.
-const hooks = `export async function resolve(specifier, context, next) {
-  if (specifier === 'cloudflare:workers')
-    return { url: 'data:text/javascript,export class DurableObject {}', shortCircuit: true };
+// `cloudflare:workers` and `cloudflare:workflows` are workerd built-ins; the app only imports base classes
+// from them (for Durable Objects and a Workflow never instantiated here), so empty classes stand in.
+const stubs = {
+  'cloudflare:workers': 'export class DurableObject {} export class WorkflowEntrypoint {}',
+  'cloudflare:workflows': 'export class NonRetryableError extends Error {}',
+};
+const hooks = `const stubs = ${JSON.stringify(stubs)};
+export async function resolve(specifier, context, next) {
+  if (specifier in stubs)
+    return { url: 'data:text/javascript,' + encodeURIComponent(stubs[specifier]), shortCircuit: true };
   return next(specifier, context);
 }`;
 

@@ -23,12 +23,17 @@ import {
   openaiRoutes,
   speaks,
 } from './features/gateway';
+import { analyticsRoutes } from './features/analytics';
 import { healthRoutes } from './features/health';
 import { modelsRoutes } from './features/models';
+import { orchestrationRoutes } from './features/orchestration';
 import { organizationRoutes } from './features/organizations';
+import { projectRoutes } from './features/projects';
+import { templateRoutes } from './features/templates';
 import { rateLimit } from './features/rate-limits';
 import { metricsRoutes, requestLog } from './features/request-log';
 import { requestsRoutes } from './features/requests';
+import { webhookRoutes } from './features/webhooks';
 import { bodySize } from './lib/body-size';
 import { cors } from './lib/cors';
 import { errorResponse, notFound, onError } from './lib/error-handler';
@@ -56,7 +61,21 @@ const OPENAPI_CONFIG = {
     { name: 'models', description: 'The model catalogue' },
     { name: 'cache', description: 'Response cache statistics, warming and clearing' },
     { name: 'chats', description: 'Persistent chats, their messages and files (seed 004)' },
+    { name: 'projects', description: "The organization's projects (seed 003)" },
+    { name: 'templates', description: "Orchestration templates: the organization's own and public ones (seed 003)" },
+    {
+      name: 'orchestration',
+      description: 'Runs: multi-phase AI work on the Workflow engine, its events and files (seed 003)',
+    },
     { name: 'realtime', description: 'WebSocket chat (seed 002) and live chat rooms' },
+    {
+      name: 'webhooks',
+      description: 'Signed event deliveries to your endpoints (Standard Webhooks), with retries and a log',
+    },
+    {
+      name: 'analytics',
+      description: "The organization's usage and performance, from the request log and its runs (seed 003)",
+    },
     { name: 'openai', description: 'OpenAI-compatible endpoints for OpenAI SDKs (`/v1`)' },
     { name: 'anthropic', description: 'Anthropic-compatible Messages endpoint for Anthropic SDKs (`/v1`)' },
   ],
@@ -123,7 +142,12 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/api/v1', cacheRoutes);
   // After /chat/completion and /chat/stream (chatRoutes): /chat/{chat_id} only matches a UUID.
   app.route('/api/v1', chatsRoutes);
+  app.route('/api/v1', projectRoutes);
+  app.route('/api/v1', templateRoutes);
+  app.route('/api/v1', orchestrationRoutes);
   app.route('/api/v1', fileRoutes);
+  app.route('/api/v1', webhookRoutes);
+  app.route('/api/v1', analyticsRoutes);
   app.route('/', roomRoutes);
   app.route('/', socketIoRoutes);
   app.route('/v1', openaiRoutes);

@@ -160,6 +160,10 @@ const ConfigSchema = z
     ALLOW_ANONYMOUS: bool(false),
     EMAIL_WHITELIST: list,
     METRICS_TOKEN: secret,
+    // The request log's fine-grained data, pruned by the scheduled cleanup (docs/design/analytics.md): request
+    // events (performance analytics read them) and minute rollups (hourly usage analytics). Day rollups stay.
+    REQUEST_EVENTS_RETENTION_DAYS: int(30, 1, 365),
+    MINUTE_ROLLUPS_RETENTION_DAYS: int(7, 1, 90),
     MAX_BODY_BYTES: int(1_048_576, 1_024, 100 * 1_048_576),
     // Chat uploads (multipart, several files per request): each file, and the whole request.
     MAX_UPLOAD_FILE_BYTES: int(25 * 1_048_576, 1, 1_024 * 1_048_576),
@@ -189,6 +193,16 @@ const ConfigSchema = z
     // Socket.IO heartbeat (Engine.IO's pingInterval / pingTimeout, advertised in each handshake).
     SIO_PING_INTERVAL_MS: int(25_000, 1_000, 300_000),
     SIO_PING_TIMEOUT_MS: int(20_000, 1_000, 300_000),
+    // Orchestration runs: how often a running phase checks whether its run was cancelled, how many times
+    // the engine retries a failing phase (with exponential backoff from ORCHESTRATION_RETRY_DELAY_MS), and
+    // the per-phase estimate used before the organization has finished phases to average.
+    ORCHESTRATION_CANCEL_POLL_MS: int(500, 50, 60_000),
+    ORCHESTRATION_PHASE_RETRIES: int(3, 0, 10),
+    ORCHESTRATION_RETRY_DELAY_MS: int(2_000, 100, 600_000),
+    ORCHESTRATION_PHASE_ESTIMATE_SECONDS: int(60, 1, 86_400),
+    // A running run whose Workflow has shown no sign of life for this long is given a new instance (a local
+    // restart leaves instances in flight orphaned); far above a phase's retry backoff.
+    ORCHESTRATION_STALL_SECONDS: int(120, 2, 86_400),
     // An isolate leases limit and quota tokens from the limiter objects in blocks of at most
     // LIMIT_LEASE_MAX, spendable for LIMIT_LEASE_TTL_MS; 0 asks the object on every request.
     // Why: docs/design/rate-limits.md#leases
@@ -205,6 +219,15 @@ const ConfigSchema = z
     CACHE_ENABLED: bool(true),
     // Per tenant; least recently used answers are evicted beyond it.
     CACHE_MAX_BYTES: int(10 * 1_048_576, 1_024, 1_073_741_824),
+    // Webhooks (docs/design/webhooks.md): the key their signing secrets are encrypted with at rest (production
+    // makes and sends none without it), attempts per delivery, the cap on the backoff between attempts
+    // (Queues delay at most 12 h), each attempt's deadline, and the DNS-over-HTTPS resolver that checks a
+    // target's addresses before each attempt (production: Cloudflare's by default; elsewhere only if set).
+    WEBHOOK_SECRET_KEY: secret,
+    WEBHOOK_MAX_ATTEMPTS: int(11, 1, 50),
+    WEBHOOK_RETRY_MAX_DELAY_SECONDS: int(43_200, 0, 43_200),
+    WEBHOOK_TIMEOUT_MS: int(15_000, 100, 15_000),
+    WEBHOOK_DOH_URL: httpUrl,
   })
   .superRefine((cfg, ctx) => {
     if (cfg.ENVIRONMENT === 'production' && (cfg.JWT_SECRET_KEY === undefined || cfg.JWT_SECRET_KEY.length < 32)) {
@@ -253,6 +276,7 @@ const SECRET_VARIABLES = [
   'JWT_SECRET_KEY',
   'GOOGLE_CLIENT_SECRET',
   'METRICS_TOKEN',
+  'WEBHOOK_SECRET_KEY',
 ] as const satisfies readonly (keyof Config)[];
 
 // The configured secret values, so logs can scrub them wherever they appear.

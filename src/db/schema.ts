@@ -213,7 +213,12 @@ export const requestEvents = sqliteTable(
     rateLimited: integer('rate_limited', { mode: 'boolean' }).notNull().default(false),
     quotaExceeded: integer('quota_exceeded', { mode: 'boolean' }).notNull().default(false),
   },
-  (t) => [index('request_events_batch_idx').on(t.batchId), index('request_events_ts_idx').on(t.ts)],
+  (t) => [
+    index('request_events_batch_idx').on(t.batchId),
+    index('request_events_ts_idx').on(t.ts),
+    // Performance analytics read one organization's events over a window.
+    index('request_events_org_ts_idx').on(t.organizationId, t.ts),
+  ],
 );
 
 export const ROLLUP_PERIODS = ['minute', 'day'] as const;
@@ -425,6 +430,9 @@ export const orchestrationRuns = sqliteTable(
     settings: text('settings', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default({}),
     // The Workflow instance running it (its id is the run id unless a restart made another).
     workflowInstanceId: text('workflow_instance_id'),
+    // The last sign of life of the run's Workflow (a phase in flight writes it every few seconds): a run
+    // silent for ORCHESTRATION_STALL_SECONDS is given a new instance (docs/design/orchestration.md).
+    heartbeatAt: text('heartbeat_at'),
     executionTimeMs: integer('execution_time_ms'),
     error: text('error'),
     createdAt: createdAt(),

@@ -33,6 +33,9 @@ export const cors: MiddlewareHandler<AppEnv> = (c, next) => {
         'X-RateLimit-Reset',
         'X-RateLimit-Window',
         'Retry-After',
+        // List answers (docs/api.md, pagination): browser clients page through them too.
+        'X-Total-Count',
+        'Link',
       ],
       maxAge: 600,
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from './errors';
-import { paginate, PaginationQuery, window } from './pagination';
+import { paginate, paginationHeaders, PaginationQuery, window } from './pagination';
 
 // API.md, pagination: `limit` (default 50, max 100) and one of `offset`, `page` (1-based) or an opaque
 // `cursor`; the envelope has total, limit, offset, page, pages, has_next, has_prev, next_cursor and
@@ -161,5 +161,41 @@ describe('cursors', () => {
       expect(err, cursor).toMatchObject({ code: 'VALIDATION_ERROR', status: 400 });
       expect(err.details).toEqual([{ field: 'cursor', message: expect.any(String) }]);
     }
+  });
+});
+
+describe('pages read by key', () => {
+  it('take has_next from the rows the page holds, and the cursors it was given', () => {
+    // A short page after a cursor that started at 0: more rows follow although offset + limit reaches total.
+    expect(paginate(10, 50, 0, { returned: 5, nextCursor: 'n', prevCursor: 'p' })).toMatchObject({
+      has_next: true,
+      has_prev: false,
+      next_cursor: 'n',
+      prev_cursor: null,
+    });
+    expect(paginate(10, 5, 5, { returned: 5, nextCursor: 'n', prevCursor: 'p' })).toMatchObject({
+      has_next: false,
+      has_prev: true,
+      next_cursor: null,
+      prev_cursor: 'p',
+    });
+  });
+});
+
+describe('headers', () => {
+  it('carry the total and links to the first, previous and next pages', () => {
+    const headers = paginationHeaders(
+      'http://h.test/api/v1/projects?status=active&limit=5&offset=5',
+      paginate(12, 5, 5, { returned: 5, nextCursor: 'NEXT', prevCursor: 'PREV' }),
+    );
+    expect(headers['X-Total-Count']).toBe('12');
+    expect(headers.Link).toBe(
+      [
+        '<http://h.test/api/v1/projects?status=active&limit=5>; rel="first"',
+        '<http://h.test/api/v1/projects?status=active&limit=5&cursor=PREV>; rel="prev"',
+        '<http://h.test/api/v1/projects?status=active&limit=5&cursor=NEXT>; rel="next"',
+      ].join(', '),
+    );
+    expect(paginationHeaders('http://h.test/x?page=1', paginate(0, 50, 0)).Link).toBe('<http://h.test/x>; rel="first"');
   });
 });

@@ -52,21 +52,34 @@ function decodeCursor(cursor: string): number {
   throw new ApiError('VALIDATION_ERROR', undefined, { details: [{ field: 'cursor', message: 'Invalid cursor' }] });
 }
 
-export function window(q: PaginationQuery): { limit: number; offset: number } {
+// At most one of offset, page and cursor: each says where the page starts.
+export function assertOneWindow(q: Pick<PaginationQuery, 'offset' | 'page' | 'cursor'>): void {
   const given = [q.offset, q.page, q.cursor].filter((v) => v !== undefined).length;
   if (given > 1) {
     throw new ApiError('VALIDATION_ERROR', undefined, {
       details: [{ field: 'offset', message: 'Use only one of offset, page or cursor' }],
     });
   }
+}
+
+export function window(q: PaginationQuery): { limit: number; offset: number } {
+  assertOneWindow(q);
   const limit = q.limit ?? 50;
   const offset =
     q.cursor !== undefined ? decodeCursor(q.cursor) : q.page !== undefined ? (q.page - 1) * limit : (q.offset ?? 0);
   return { limit, offset };
 }
 
-export function paginate(total: number, limit: number, offset: number): Pagination {
-  const hasNext = offset + limit < total;
+// What a page that was read by key (src/lib/list-query.ts) knows better than offset arithmetic: how many
+// rows it holds and the cursors anchored on its first and last rows.
+export interface KeyedPage {
+  returned: number;
+  nextCursor: string | null;
+  prevCursor: string | null;
+}
+
+export function paginate(total: number, limit: number, offset: number, keyed?: KeyedPage): Pagination {
+  const hasNext = offset + (keyed ? keyed.returned : limit) < total;
   const hasPrev = offset > 0;
   return {
     total,
@@ -76,7 +89,22 @@ export function paginate(total: number, limit: number, offset: number): Paginati
     pages: Math.max(1, Math.ceil(total / limit)),
     has_next: hasNext,
     has_prev: hasPrev,
-    next_cursor: hasNext ? encodeCursor(offset + limit) : null,
-    prev_cursor: hasPrev ? encodeCursor(Math.max(0, offset - limit)) : null,
+    next_cursor: !hasNext ? null : keyed ? keyed.nextCursor : encodeCursor(offset + limit),
+    prev_cursor: !hasPrev ? null : keyed ? keyed.prevCursor : encodeCursor(Math.max(0, offset - limit)),
   };
+}
+
+// Headers every list answer carries besides its envelope: the total (`X-Total-Count`) and RFC 8288 links to
+// the first, previous and next pages (the request's own URL with its window replaced by a cursor).
+export function paginationHeaders(requestUrl: string, p: Pagination): Record<string, string> {
+  const link = (rel: string, cursor: string | null) => {
+    const url = new URL(requestUrl);
+    for (const name of ['offset', 'page', 'cursor']) url.searchParams.delete(name);
+    if (cursor !== null) url.searchParams.set('cursor', cursor);
+    return `<${url.toString()}>; rel="${rel}"`;
+  };
+  const links = [link('first', null)];
+  if (p.prev_cursor !== null) links.push(link('prev', p.prev_cursor));
+  if (p.next_cursor !== null) links.push(link('next', p.next_cursor));
+  return { 'X-Total-Count': String(p.total), Link: links.join(', ') };
 }

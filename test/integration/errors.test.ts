@@ -102,7 +102,14 @@ describe('global middleware', () => {
     for (const h of ['x-cache-similarity-threshold', 'cache-control', 'x-api-key']) expect(allowed).toContain(h);
     const res = await call('/health', { headers: { origin: 'http://localhost:8787' } });
     const exposed = (res.headers.get('access-control-expose-headers') ?? '').toLowerCase();
-    for (const h of ['x-cache-status', 'x-cache-similarity', 'x-ratelimit-remaining', 'retry-after'])
+    for (const h of [
+      'x-cache-status',
+      'x-cache-similarity',
+      'x-ratelimit-remaining',
+      'retry-after',
+      'x-total-count',
+      'link',
+    ])
       expect(exposed).toContain(h);
   });
 

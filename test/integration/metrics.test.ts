@@ -7,29 +7,13 @@ import {
 } from 'cloudflare:test';
 import worker from '../../src';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { RequestEvent, RequestLogMessage } from '../../src/features/request-log/middleware';
+import type { RequestEvent } from '../../src/features/request-log/middleware';
 import { handleQueue } from '../../src/features/request-log/consumer';
 import { register } from '../helpers/auth';
+import { capturing } from '../helpers/capture-log';
 import { BASE, call, expectEnvelope, postJson, type EnvOverrides } from '../helpers/http';
 
 const QUEUE = 'edgeway-request-log';
-
-// Stands in for the REQUEST_LOG producer: what the middleware sends is kept for the consumer.
-function capturing() {
-  const sent: RequestLogMessage[] = [];
-  const overrides: EnvOverrides = {
-    REQUEST_LOG: {
-      send: async (body: RequestLogMessage) => {
-        sent.push(structuredClone(body));
-      },
-      sendBatch: async (messages: Iterable<{ body: RequestLogMessage }>) => {
-        for (const m of messages) sent.push(structuredClone(m.body));
-      },
-    },
-  };
-  const requests = () => sent.filter((m): m is RequestEvent => m.kind === 'request');
-  return { sent, overrides, requests };
-}
 
 let delivery = 0;
 

@@ -92,13 +92,46 @@ const EXPECTED: Record<string, Expected> = {
   'GET /api/v1/chat/{chat_id}/files': 'signed-in',
   'GET /api/v1/chat/{chat_id}/files/{file_id}': 'signed-in',
   'DELETE /api/v1/chat/{chat_id}/files/{file_id}': 'signed-in',
+  // Seed 003's projects and templates: "viewer: read the organization's resources"; "member: + projects"
+  // (and templates); changing or deleting another member's is for managers ("manager: + edit or delete any
+  // project, template"), decided inside per row (a member changes their own), which a random id cannot reach.
+  'GET /api/v1/projects': 'viewer',
+  'POST /api/v1/projects': 'member',
+  'GET /api/v1/projects/{project_id}': 'viewer',
+  'PUT /api/v1/projects/{project_id}': 'member',
+  'DELETE /api/v1/projects/{project_id}': 'member',
+  'GET /api/v1/templates': 'viewer',
+  'POST /api/v1/templates': 'member',
+  'GET /api/v1/templates/{template_id}': 'viewer',
+  'PUT /api/v1/templates/{template_id}': 'member',
+  'DELETE /api/v1/templates/{template_id}': 'member',
   // Seed 002's WebSocket chat: open where AI calls are open, and to viewers, who may join a shared chat's
   // room to read it (the room refuses their chat frames).
   'GET /ws/chat': 'ai-read',
   // Socket.IO's transport is open to anyone; its /assistant/realtime namespace needs an account, checked at
   // the namespace CONNECT (test/integration/socket-io.test.ts).
+  // Runs (seed 003): members start them; the starter or a manager cancels (decided inside, per run).
+  'POST /api/v1/orchestrate': 'member',
+  'GET /api/v1/orchestration': 'signed-in',
+  'GET /api/v1/orchestration/{run_id}': 'signed-in',
+  'POST /api/v1/orchestration/{run_id}/cancel': 'member',
+  'GET /api/v1/orchestration/{run_id}/events': 'signed-in',
+  'GET /api/v1/orchestration/{run_id}/operations/{operation_id}/file': 'signed-in',
   'GET /socket.io/': 'public',
   'POST /socket.io/': 'public',
+  // Webhooks send the organization's events out, and their URLs are often credentials (Slack, Discord):
+  // managers and admins manage and read them ("manager: + edit or delete any … webhook").
+  'GET /api/v1/webhooks': 'manager',
+  'POST /api/v1/webhooks': 'manager',
+  'GET /api/v1/webhooks/{webhook_id}': 'manager',
+  'PUT /api/v1/webhooks/{webhook_id}': 'manager',
+  'DELETE /api/v1/webhooks/{webhook_id}': 'manager',
+  'GET /api/v1/webhooks/{webhook_id}/deliveries': 'manager',
+  'POST /api/v1/webhooks/{webhook_id}/test': 'manager',
+  'POST /api/v1/webhooks/{webhook_id}/rotate-secret': 'manager',
+  // Seed 003's analytics are the organization's figures: "viewer: read the organization's resources".
+  'GET /api/v1/analytics/usage': 'viewer',
+  'GET /api/v1/analytics/performance': 'viewer',
 };
 
 // The WebSocket endpoint answers a handshake it accepts with 101: that is its "handled".

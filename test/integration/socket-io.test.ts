@@ -97,7 +97,7 @@ async function realtime(who: Account): Promise<{ socket: RawSocket; sid: string 
   return conn;
 }
 
-describe('/socket.io/ Engine.IO transport', () => {
+describe('/socket.io/ Engine.IO transport', { timeout: 30_000 }, () => {
   it('a polling handshake opens a session with its sid, upgrades and heartbeat; its packets come by GET', async () => {
     const a = await register();
     const res = await call('/socket.io/?EIO=4&transport=polling&t=abc', { headers: a.auth });
@@ -179,7 +179,7 @@ describe('/socket.io/ Engine.IO transport', () => {
   });
 });
 
-describe('/assistant/realtime rooms (seed 004 events)', () => {
+describe('/assistant/realtime rooms (seed 004 events)', { timeout: 30_000 }, () => {
   it('create, send, and a member of the organization joining late gets the history', async () => {
     const owner = await register();
     const { socket: a } = await realtime(owner);
@@ -268,7 +268,7 @@ describe('/assistant/realtime rooms (seed 004 events)', () => {
   });
 });
 
-describe('/metrics live gauges', () => {
+describe('/metrics live gauges', { timeout: 30_000 }, () => {
   async function gauge(series: string): Promise<number> {
     const text = await (await call('/metrics')).text();
     const line = text.split('\n').find((l) => l.startsWith(`${series} `));

@@ -3,10 +3,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 // Faults are chosen by a marker in the last user message, e.g. "hello [[fault:500]]":
 //   400 | 500 | 429 (with Retry-After: 1) | hang | slow (first token after SLOW_FIRST_TOKEN_MS) |
 //   malformed (bad JSON / bad event) | cut (stream stops mid-answer, no terminal event) |
-//   redirect (302 to another host) | flaky (OpenAI only: 503 twice, then an answer)
+//   redirect (302 to another host) | flaky (OpenAI only: 503 twice, then an answer) |
+//   delay (OpenAI only: the answer after DELAY_MS)
 // Embeddings only (chat ignores them): embed500 | embedhang | embedmalformed | embeddims | embedinf.
 export const FAULT_MARKER = /\[\[fault:([a-z0-9]+)\]\]/;
 export const SLOW_FIRST_TOKEN_MS = 1500;
+export const DELAY_MS = 4000;
 
 export type VendorHandler = (req: IncomingMessage, url: URL, body: string, res: ServerResponse) => Promise<void>;
 

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import {
+  DELAY_MS,
   faultOf,
   hang,
   json,
@@ -74,6 +75,9 @@ export const openaiChat: VendorHandler = async (_req, _url, raw, res) => {
   }
 
   const answer = mockAnswer(prompt);
+  // delay: the whole answer after DELAY_MS, streamed or not (a call that is in flight long enough to be
+  // interrupted — e.g. by a restart — and then completes).
+  if (fault === 'delay') await sleep(DELAY_MS);
   if (!body.stream) {
     return json(res, 200, {
       id,

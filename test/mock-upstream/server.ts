@@ -9,6 +9,7 @@ import { bedrockConverse } from './bedrock';
 import { json, type VendorHandler } from './common';
 import { oidcProvider } from './oidc';
 import { openaiChat, openaiEmbeddings, openaiModels } from './openai';
+import { isWebhookPath, webhookReceiver } from './webhook-receiver';
 
 export { mockAnswer } from './common';
 
@@ -38,6 +39,8 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function route(method: string, path: string): VendorHandler | undefined {
+  // Webhook receiver and DNS-over-HTTPS resolver for the webhooks tests (webhook-receiver.ts).
+  if (isWebhookPath(path)) return webhookReceiver;
   if (path.startsWith('/oidc/')) return oidcProvider;
   if (method === 'POST' && path.endsWith('/chat/completions')) return openaiChat;
   if (method === 'GET' && path.endsWith('/models')) return openaiModels;

@@ -2,7 +2,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Config } from '../../config';
 import { CATALOGUE, type CatalogueEntry, findModel } from './catalogue';
 import { ApiError } from '../../lib/errors';
-import { PaginationQuery, PaginationSchema, paginate, window } from '../../lib/pagination';
+import { compareBy, parseSort, sortParams } from '../../lib/list-query';
+import { PaginationQuery, PaginationSchema, paginate, paginationHeaders, window } from '../../lib/pagination';
 import { AI_READ, protect } from '../accounts';
 import { createRouter, errorResponses } from '../../lib/router';
 import { getProvider } from '../providers';
@@ -24,6 +25,14 @@ export const ModelSchema = z
       .openapi({ description: 'USD per 1,000 tokens' }),
   })
   .openapi('Model');
+
+// GET /model sorts by these (src/lib/list-query.ts); without `sort`, catalogue order.
+const SORTABLE: Record<string, (m: CatalogueEntry) => string | number> = {
+  id: (m) => m.id,
+  name: (m) => m.name,
+  provider: (m) => m.provider,
+  context_length: (m) => m.context_length,
+};
 
 export function modelView(entry: CatalogueEntry, config: Config) {
   return { ...entry, available: getProvider(entry.provider).isConfigured(config) };
@@ -89,11 +98,12 @@ modelsRoutes.openapi(
       query: PaginationQuery.extend({
         provider: z.string().max(50).optional(),
         available: z.enum(['true', 'false']).optional(),
+        ...sortParams(Object.keys(SORTABLE), ''),
       }),
     },
     responses: {
       200: {
-        description: 'A page of models',
+        description: 'A page of models; `X-Total-Count` and `Link` headers too',
         content: {
           'application/json': { schema: z.object({ data: z.array(ModelSchema), pagination: PaginationSchema }) },
         },
@@ -104,11 +114,19 @@ modelsRoutes.openapi(
   (c) => {
     const q = c.req.valid('query');
     const { limit, offset } = window(q);
-    const all = CATALOGUE.map((m) => modelView(m, c.var.config)).filter(
-      (m) =>
-        (q.provider === undefined || m.provider === q.provider) &&
-        (q.available === undefined || String(m.available) === q.available),
+    const keys = parseSort(q.sort, q.order, Object.keys(SORTABLE), '');
+    const all = CATALOGUE.map((m) => modelView(m, c.var.config))
+      .filter(
+        (m) =>
+          (q.provider === undefined || m.provider === q.provider) &&
+          (q.available === undefined || String(m.available) === q.available),
+      )
+      .sort(compareBy(keys, SORTABLE));
+    const pagination = paginate(all.length, limit, offset);
+    return c.json(
+      { data: all.slice(offset, offset + limit), pagination },
+      200,
+      paginationHeaders(c.req.url, pagination),
     );
-    return c.json({ data: all.slice(offset, offset + limit), pagination: paginate(all.length, limit, offset) }, 200);
   },
 );

@@ -29,6 +29,10 @@ export interface StartOptions {
   vars?: Record<string, string>;
   /** How long to wait after SIGTERM before SIGKILL. */
   graceMs?: number;
+  /** Serve this state directory (e.g. a stopped server's, to restart it) instead of a new one. */
+  persistDir?: string;
+  /** Leave the state directory behind on stop (the caller removes it). */
+  keepState?: boolean;
 }
 
 /** A port nothing listens on right now: bind port 0 on loopback, read it, close. */
@@ -94,7 +98,7 @@ export async function startDevServer(options: StartOptions = {}): Promise<DevSer
   const readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
   const graceMs = options.graceMs ?? 5_000;
   const port = await freePort();
-  const persistDir = mkdtempSync(join(tmpdir(), 'edgeway-e2e-'));
+  const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), 'edgeway-e2e-'));
   const url = `http://127.0.0.1:${port}`;
 
   const varArgs = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
@@ -151,7 +155,7 @@ export async function startDevServer(options: StartOptions = {}): Promise<DevSer
     }
     await Promise.race([exitedPromise, sleep(1_000)]);
     process.off('exit', onExit);
-    rmSync(persistDir, { recursive: true, force: true });
+    if (!options.keepState) rmSync(persistDir, { recursive: true, force: true });
   };
 
   const server: DevServer = { url, port, persistDir, output: () => log, stop };

@@ -1,0 +1,1 @@
+ALTER TABLE `orchestration_runs` ADD `heartbeat_at` text;

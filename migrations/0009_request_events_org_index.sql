@@ -1,0 +1,1 @@
+CREATE INDEX `request_events_org_ts_idx` ON `request_events` (`organization_id`,`ts`);

@@ -1,0 +1,2 @@
+export { analyticsRoutes } from './routes';
+export { handleScheduled, pruneRequestLog } from './cleanup';

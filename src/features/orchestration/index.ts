@@ -1,0 +1,2 @@
+export { orchestrationRoutes } from './routes';
+export { OrchestrationWorkflow } from './workflow';

@@ -1,0 +1,3 @@
+export { findProject, type ProjectRow, type ProjectWithCreator } from './queries';
+export { projectRoutes } from './routes';
+export { type ProjectView, projectView } from './views';
