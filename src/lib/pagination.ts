@@ -7,6 +7,10 @@ export const PaginationQuery = z.object({
   offset: z.coerce.number().int().min(0).optional(),
   page: z.coerce.number().int().min(1).optional(),
   cursor: z.string().max(200).optional(),
+  // Lists of a fixed order take no sort field (API.md: an unknown sort field is a 400); lists that sort
+  // declare theirs (list-query.ts sortParams, or window's `sortable`).
+  sort: z.string().max(200).optional().openapi({ description: 'Sort fields this list takes (none unless documented)' }),
+  order: z.enum(['asc', 'desc']).optional(),
 });
 
 export type PaginationQuery = z.infer<typeof PaginationQuery>;
@@ -62,8 +66,22 @@ export function assertOneWindow(q: Pick<PaginationQuery, 'offset' | 'page' | 'cu
   }
 }
 
-export function window(q: PaginationQuery): { limit: number; offset: number } {
+export function window(q: PaginationQuery, sortable: readonly string[] = []): { limit: number; offset: number } {
   assertOneWindow(q);
+  const unknown = (q.sort ?? '')
+    .split(',')
+    .map((f) => f.trim().replace(/^[-+]\s*/, ''))
+    .filter((f) => f !== '' && !sortable.includes(f));
+  if (unknown.length > 0) {
+    throw new ApiError('VALIDATION_ERROR', undefined, {
+      details: [
+        {
+          field: 'sort',
+          message: `Unknown sort field "${unknown[0]?.slice(0, 50) ?? ''}"; ${sortable.length > 0 ? `sortable: ${sortable.join(', ')}` : 'this list has a fixed order'}`,
+        },
+      ],
+    });
+  }
   const limit = q.limit ?? 50;
   const offset =
     q.cursor !== undefined ? decodeCursor(q.cursor) : q.page !== undefined ? (q.page - 1) * limit : (q.offset ?? 0);

@@ -358,6 +358,14 @@ describe('orchestration access', { timeout: 30_000 }, () => {
       await call(`/api/v1/orchestration?project_id=${projectId}&status=completed,failed`, { headers: owner.auth })
     ).json()) as { data: Json[]; pagination: Json };
     expect(filtered.data.map((r) => r.id)).toEqual([runId]);
+    // The shared list parser: an unknown sort field is refused, the cursor walks the list.
+    await expectEnvelope(
+      await call('/api/v1/orchestration?sort=nope', { headers: owner.auth }),
+      400,
+      'VALIDATION_ERROR',
+    );
+    const byCursor = await call('/api/v1/orchestration?limit=1&sort=-created_at', { headers: owner.auth });
+    expect(byCursor.headers.get('x-total-count')).toBe('1');
     expect(filtered.data[0]).toMatchObject({ project: { id: projectId, name: 'Run target' }, status: 'completed' });
   });
 });

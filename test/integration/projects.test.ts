@@ -503,3 +503,24 @@ describe('GET /api/v1/model sorts through the shared parser', () => {
     expect(modelNames).toEqual([...modelNames].sort().reverse());
   });
 });
+
+describe('every list endpoint and the sort parameter', () => {
+  it('an unknown sort field is a 400 on every list, including those of a fixed order', async () => {
+    const admin = await register();
+    for (const path of [
+      '/api/v1/projects',
+      '/api/v1/templates',
+      '/api/v1/orchestration',
+      '/api/v1/model',
+      '/api/v1/chat',
+      '/api/v1/organizations/current/members',
+      '/api/v1/webhooks',
+    ]) {
+      const res = await call(`${path}?sort=no_such_field`, { headers: admin.auth });
+      expect(res.status, path).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code, path).toBe('VALIDATION_ERROR');
+      // Without a sort they answer.
+      expect((await call(path, { headers: admin.auth })).status, path).toBe(200);
+    }
+  });
+});

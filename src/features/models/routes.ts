@@ -113,7 +113,7 @@ modelsRoutes.openapi(
   }),
   (c) => {
     const q = c.req.valid('query');
-    const { limit, offset } = window(q);
+    const { limit, offset } = window(q, Object.keys(SORTABLE));
     const keys = parseSort(q.sort, q.order, Object.keys(SORTABLE), '');
     const all = CATALOGUE.map((m) => modelView(m, c.var.config))
       .filter(

@@ -1,18 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, avg, count, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, avg, count, desc, eq, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { getDb } from '../../db/client';
-import {
-  orchestrationPhases,
-  orchestrationRuns,
-  projects,
-  RUN_STATUSES,
-  templates,
-  type RunStatus,
-} from '../../db/schema';
+import { orchestrationPhases, orchestrationRuns, projects, RUN_STATUSES, templates } from '../../db/schema';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../lib/errors';
-import { PaginationQuery, PaginationSchema, paginate, window } from '../../lib/pagination';
+import { defineList } from '../../lib/list-query';
+import { PaginationSchema, paginationHeaders } from '../../lib/pagination';
 import { createRouter, errorResponses } from '../../lib/router';
 import { isoNow } from '../../lib/time';
 import { atLeast, caller, protect, roleRank, SIGNED_IN, type Identity } from '../accounts';
@@ -197,10 +191,32 @@ orchestrationRoutes.openapi(
   },
 );
 
-const ListQuery = PaginationQuery.extend({
-  project_id: z.string().max(64).optional(),
-  // One status or several, comma-separated (API.md filters).
-  status: z.string().max(200).optional(),
+interface RunListRow {
+  run: RunRow;
+  projectName: string;
+}
+
+// GET /orchestration on the shared list parser (docs/design/list-queries.md): seed 003's project_id and
+// status filters (status: several, comma-separated), dates, search in the topic, sorting, all paginations.
+const runList = defineList<RunListRow>({
+  sortable: {
+    created_at: { expr: orchestrationRuns.createdAt, type: 'string', key: (r) => r.run.createdAt },
+    updated_at: { expr: orchestrationRuns.updatedAt, type: 'string', key: (r) => r.run.updatedAt },
+    status: { expr: orchestrationRuns.status, type: 'string', key: (r) => r.run.status },
+    execution_time_ms: {
+      expr: sql`COALESCE(${orchestrationRuns.executionTimeMs}, -1)`,
+      type: 'number',
+      key: (r) => r.run.executionTimeMs ?? -1,
+    },
+  },
+  defaultSort: '-created_at',
+  id: { expr: orchestrationRuns.id, type: 'string', key: (r) => r.run.id },
+  filters: {
+    status: { kind: 'enum', column: orchestrationRuns.status, values: RUN_STATUSES },
+    project_id: { kind: 'exact', column: orchestrationRuns.projectId, max: 64 },
+  },
+  search: [orchestrationRuns.topic],
+  created: orchestrationRuns.createdAt,
 });
 
 const ListItem = z.object({
@@ -213,31 +229,18 @@ const ListItem = z.object({
   created_at: z.string(),
 });
 
-function statuses(raw: string | undefined): RunStatus[] | undefined {
-  if (raw === undefined) return undefined;
-  const values = raw.split(',').map((s) => s.trim());
-  for (const v of values) {
-    if (!(RUN_STATUSES as readonly string[]).includes(v)) {
-      throw new ApiError('VALIDATION_ERROR', undefined, {
-        details: [{ field: 'status', message: `Unknown status "${v}"; one of ${RUN_STATUSES.join(', ')}` }],
-      });
-    }
-  }
-  return values as RunStatus[];
-}
-
 orchestrationRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/orchestration',
     operationId: 'listOrchestrationRuns',
     tags: ['orchestration'],
-    summary: "The organization's runs, newest first (filters: project_id, status)",
+    summary: "The organization's runs: filtered (project_id, status), sorted and paginated",
     middleware: [protect(SIGNED_IN)],
-    request: { query: ListQuery },
+    request: { query: runList.query },
     responses: {
       200: {
-        description: 'Runs',
+        description: 'A page of runs; `X-Total-Count` and `Link` headers too',
         content: {
           'application/json': { schema: z.object({ data: z.array(ListItem), pagination: PaginationSchema }) },
         },
@@ -247,31 +250,25 @@ orchestrationRoutes.openapi(
   }),
   async (c) => {
     const who = await signedIn(c);
-    const q = c.req.valid('query');
-    const { limit, offset } = window(q);
-    const wanted = statuses(q.status);
-    const where = and(
-      eq(orchestrationRuns.organizationId, who.organizationId),
-      q.project_id !== undefined ? eq(orchestrationRuns.projectId, q.project_id) : undefined,
-      wanted ? inArray(orchestrationRuns.status, wanted) : undefined,
-    );
+    const q = runList.parse(c.req.valid('query'));
     const db = getDb(c.env.DB);
-    const [rows, total] = await Promise.all([
+    const scope = and(eq(orchestrationRuns.organizationId, who.organizationId), q.where);
+    // One batch: the page and its counts from the same state of the table.
+    const [rows, counts] = await db.batch([
       db
         .select({ run: orchestrationRuns, projectName: projects.name })
         .from(orchestrationRuns)
         .innerJoin(projects, eq(projects.id, orchestrationRuns.projectId))
-        .where(where)
-        .orderBy(desc(orchestrationRuns.createdAt), desc(orchestrationRuns.id))
-        .limit(limit)
-        .offset(offset)
-        .all(),
-      db.select({ n: count() }).from(orchestrationRuns).where(where).get(),
+        .where(and(scope, q.seek))
+        .orderBy(...q.orderBy)
+        .limit(q.fetch)
+        .offset(q.offset),
+      db.select({ total: count(), before: q.before }).from(orchestrationRuns).where(scope),
     ]);
-    c.header('X-Total-Count', String(total?.n ?? 0));
+    const { data, pagination } = q.finish(rows, counts[0] ?? { total: 0, before: 0 });
     return c.json(
       {
-        data: rows.map(({ run, projectName }) => ({
+        data: data.map(({ run, projectName }) => ({
           id: run.id,
           project: { id: run.projectId, name: projectName },
           topic: run.topic,
@@ -280,9 +277,10 @@ orchestrationRoutes.openapi(
           execution_time_ms: run.executionTimeMs,
           created_at: run.createdAt,
         })),
-        pagination: paginate(total?.n ?? 0, limit, offset),
+        pagination,
       },
       200,
+      paginationHeaders(c.req.url, pagination),
     );
   },
 );
