@@ -67,5 +67,12 @@ export async function caller(c: Context<AppEnv>): Promise<Identity | null> {
   return identify(c);
 }
 
+// The caller, who must have an account (401 otherwise): for routes whose access admits only signed-in roles.
+export async function signedIn(c: Context<AppEnv>): Promise<Identity> {
+  const who = await identify(c);
+  if (!who) throw new ApiError('AUTHENTICATION_REQUIRED');
+  return who;
+}
+
 export const ALL_ROLES = ROLES;
 export type { Identity };

@@ -1,4 +1,4 @@
-export { AI, AI_READ, PUBLIC, SIGNED_IN, atLeast, caller, protect } from './access';
+export { AI, AI_READ, PUBLIC, SIGNED_IN, atLeast, caller, protect, signedIn } from './access';
 export { rank as roleRank } from './api-keys';
 export { apiKeyRoutes } from './api-key-routes';
 export { authRoutes } from './auth-routes';

@@ -1,9 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import type { AppEnv } from '../../env';
 import { ApiError } from '../../lib/errors';
 import { createRouter, errorResponses } from '../../lib/router';
-import { atLeast, caller, protect, type Identity } from '../accounts';
+import { atLeast, protect, signedIn } from '../accounts';
 import { GRANULARITIES } from './buckets';
 import { performanceFigures } from './performance';
 import { TOP_PROJECTS, usageFigures } from './usage';
@@ -117,12 +115,6 @@ const PerformanceSchema = z
     window: z.object({ from: z.string(), to: z.string(), days: z.number().int(), requests: z.number().int() }),
   })
   .openapi('PerformanceAnalytics');
-
-async function signedIn(c: Context<AppEnv>): Promise<Identity> {
-  const who = await caller(c);
-  if (!who) throw new ApiError('AUTHENTICATION_REQUIRED');
-  return who;
-}
 
 analyticsRoutes.openapi(
   createRoute({

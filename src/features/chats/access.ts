@@ -2,9 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Database } from '../../db/client';
 import { chats } from '../../db/schema';
 import { ApiError } from '../../lib/errors';
-import type { Context } from 'hono';
-import type { AppEnv } from '../../env';
-import { caller, roleRank, type Identity } from '../accounts';
+import { roleRank, type Identity } from '../accounts';
 
 export type ChatRow = typeof chats.$inferSelect;
 
@@ -40,9 +38,5 @@ export async function chatFor(db: Database, who: Identity, chatId: string, need:
   return chat;
 }
 
-// Chats and their files need an account: the caller's identity, or 401.
-export async function signedIn(c: Context<AppEnv>): Promise<Identity> {
-  const who = await caller(c);
-  if (!who) throw new ApiError('AUTHENTICATION_REQUIRED');
-  return who;
-}
+// Chats and their files need an account: the caller's identity, or 401 (the accounts feature's check).
+export { signedIn } from '../accounts';

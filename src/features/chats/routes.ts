@@ -11,6 +11,7 @@ import { isoNow } from '../../lib/time';
 import { atLeast, protect, SIGNED_IN } from '../accounts';
 import { beginCall, cacheHeaders, pipelineDeps, runChat } from '../gateway';
 import { parseTarget } from '../models';
+import { createChat } from './create';
 import { chatFor, type ChatRow, signedIn } from './access';
 import { deleteChatFiles } from './files/cleanup';
 import { filesOf, listChats, listMessages, type MessageRow } from './queries';
@@ -128,19 +129,12 @@ chatsRoutes.openapi(
     const who = await signedIn(c);
     const body = c.req.valid('json');
     checkModel(c, body.model_api_source, body.model_id);
-    const chat = await getDb(c.env.DB)
-      .insert(chats)
-      .values({
-        id: crypto.randomUUID(),
-        userId: who.userId,
-        organizationId: who.organizationId,
-        title: body.title ?? null,
-        currentModelId: body.model_id,
-        currentModelApiSource: body.model_api_source,
-        visibility: body.visibility ?? 'private',
-      })
-      .returning()
-      .get();
+    const chat = await createChat(getDb(c.env.DB), who, {
+      modelId: body.model_id,
+      modelApiSource: body.model_api_source,
+      title: body.title ?? null,
+      visibility: body.visibility ?? 'private',
+    });
     return c.json(chatView(chat, []), 201);
   },
 );

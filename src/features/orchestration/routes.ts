@@ -9,7 +9,7 @@ import { defineList } from '../../lib/list-query';
 import { PaginationSchema, paginationHeaders } from '../../lib/pagination';
 import { createRouter, errorResponses } from '../../lib/router';
 import { isoNow } from '../../lib/time';
-import { atLeast, caller, protect, roleRank, SIGNED_IN, type Identity } from '../accounts';
+import { atLeast, protect, roleRank, SIGNED_IN, type Identity, signedIn } from '../accounts';
 import { parseTarget } from '../models';
 import { findProject } from '../projects';
 import { findVisibleTemplate } from '../templates';
@@ -58,12 +58,6 @@ const Started = z
     ),
   })
   .openapi('OrchestrationStarted');
-
-async function signedIn(c: Context<AppEnv>): Promise<Identity> {
-  const who = await caller(c);
-  if (!who) throw new ApiError('AUTHENTICATION_REQUIRED');
-  return who;
-}
 
 const notFound = () => new ApiError('RESOURCE_NOT_FOUND', 'Run not found');
 

@@ -8,7 +8,7 @@ import { ApiError } from '../../lib/errors';
 import { PaginationSchema, paginationHeaders } from '../../lib/pagination';
 import { createRouter, errorResponses } from '../../lib/router';
 import { isoNow } from '../../lib/time';
-import { atLeast, caller, type Identity, protect, roleRank } from '../accounts';
+import { atLeast, type Identity, protect, roleRank, signedIn } from '../accounts';
 import { emitWebhookEvent } from '../webhooks';
 import { findProject, latestRuns, listProjects, projectList, type ProjectWithCreator } from './queries';
 import { ProjectDetailSchema, ProjectSchema, projectDetailView, projectView } from './views';
@@ -64,12 +64,6 @@ const ProjectIdParam = z.object({
     .max(64)
     .openapi({ param: { name: 'project_id', in: 'path' }, example: '3f0c2a9e-6b1d-4c52-9a57-0d9f4f7b1e21' }),
 });
-
-async function signedIn(c: Context<AppEnv>): Promise<Identity> {
-  const who = await caller(c);
-  if (!who) throw new ApiError('AUTHENTICATION_REQUIRED');
-  return who;
-}
 
 async function projectFor(c: Context<AppEnv>, who: Identity, projectId: string): Promise<ProjectWithCreator> {
   const found = await findProject(getDb(c.env.DB), who.organizationId, projectId);

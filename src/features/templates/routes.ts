@@ -8,7 +8,7 @@ import { ApiError } from '../../lib/errors';
 import { PaginationSchema, paginationHeaders } from '../../lib/pagination';
 import { createRouter, errorResponses } from '../../lib/router';
 import { isoNow } from '../../lib/time';
-import { atLeast, caller, type Identity, protect, roleRank } from '../accounts';
+import { atLeast, type Identity, protect, roleRank, signedIn } from '../accounts';
 import { findVisibleTemplate, listTemplates, templateList, type TemplateWithCreator } from './queries';
 import { TemplateDataSchema, TemplateSchema, templateView } from './views';
 
@@ -55,12 +55,6 @@ const TemplateIdParam = z.object({
     .max(64)
     .openapi({ param: { name: 'template_id', in: 'path' }, example: '3f0c2a9e-6b1d-4c52-9a57-0d9f4f7b1e21' }),
 });
-
-async function signedIn(c: Context<AppEnv>): Promise<Identity> {
-  const who = await caller(c);
-  if (!who) throw new ApiError('AUTHENTICATION_REQUIRED');
-  return who;
-}
 
 const notFound = () => new ApiError('RESOURCE_NOT_FOUND', 'Template not found');
 
