@@ -4,25 +4,14 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../mock-upstream/server';
-import { type DevServer, startDevServer } from './helpers/dev-server';
+import { type DevServer, postJson, startDevServer } from './helpers/dev-server';
 
 let mock: MockUpstream;
 let server: DevServer;
 let apiKey = '';
 
-async function post(
-  path: string,
-  body: unknown,
-  headers: Record<string, string> = {},
-): Promise<Record<string, unknown>> {
-  const res = await fetch(`${server.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, unknown>;
-}
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  postJson(server, path, body, headers);
 
 beforeAll(async () => {
   mock = await startMockUpstream();

@@ -5,22 +5,15 @@
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../mock-upstream/server';
-import { type DevServer, startDevServer } from './helpers/dev-server';
+import { type DevServer, postJson, startDevServer } from './helpers/dev-server';
 
 let mock: MockUpstream;
 let server: DevServer;
 
 type Payload = Record<string, unknown>;
 
-async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${server.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Payload;
-}
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  postJson(server, path, body, headers);
 
 const PASSWORD = 'sio-password-123';
 

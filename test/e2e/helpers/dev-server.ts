@@ -182,3 +182,19 @@ export async function startDevServer(options: StartOptions = {}): Promise<DevSer
   console.error(`${message}\n----- dev server output -----\n${log}\n----- end of dev server output -----`);
   throw new Error(`${message}\n${log.slice(-4_000)}`);
 }
+
+/** POSTs JSON to a running server and returns the JSON answer; any non-2xx fails with its status and body. */
+export async function postJson(
+  server: Pick<DevServer, 'url'>,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
+  const res = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
+}
