@@ -11,9 +11,11 @@ import {
   oauthRoutes,
 } from './features/accounts';
 import { cacheRoutes } from './features/cache';
+import { assistantRoutes } from './features/assistant';
 import { chatsRoutes, fileRoutes } from './features/chats';
 import { roomRoutes, socketIoRoutes } from './features/rooms';
 import { docsRoutes } from './features/docs';
+import { embeddingsRoutes } from './features/embeddings';
 import {
   aisuiteRoutes,
   anthropicDialect,
@@ -24,6 +26,7 @@ import {
   speaks,
 } from './features/gateway';
 import { analyticsRoutes } from './features/analytics';
+import { promptCompilerRoutes } from './features/prompt-compiler';
 import { healthRoutes } from './features/health';
 import { modelsRoutes } from './features/models';
 import { orchestrationRoutes } from './features/orchestration';
@@ -61,6 +64,11 @@ const OPENAPI_CONFIG = {
     { name: 'models', description: 'The model catalogue' },
     { name: 'cache', description: 'Response cache statistics, warming and clearing' },
     { name: 'chats', description: 'Persistent chats, their messages and files (seed 004)' },
+    {
+      name: 'assistant',
+      description:
+        'The assistant: multimodal runs (text, images, audio, video) with tools, answered as text or speech (seed 004)',
+    },
     { name: 'projects', description: "The organization's projects (seed 003)" },
     { name: 'templates', description: "Orchestration templates: the organization's own and public ones (seed 003)" },
     {
@@ -75,6 +83,11 @@ const OPENAPI_CONFIG = {
     {
       name: 'analytics',
       description: "The organization's usage and performance, from the request log and its runs (seed 003)",
+    },
+    {
+      name: 'prompt-compiler',
+      description:
+        'Prompt compiler (seed 004): improve a prompt for a model, its parameters as a form, values from text',
     },
     { name: 'openai', description: 'OpenAI-compatible endpoints for OpenAI SDKs (`/v1`)' },
     { name: 'anthropic', description: 'Anthropic-compatible Messages endpoint for Anthropic SDKs (`/v1`)' },
@@ -146,10 +159,13 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/api/v1', templateRoutes);
   app.route('/api/v1', orchestrationRoutes);
   app.route('/api/v1', fileRoutes);
+  app.route('/api/v1', assistantRoutes);
   app.route('/api/v1', webhookRoutes);
   app.route('/api/v1', analyticsRoutes);
+  app.route('/api/v1', promptCompilerRoutes);
   app.route('/', roomRoutes);
   app.route('/', socketIoRoutes);
+  app.route('/v1', embeddingsRoutes);
   app.route('/v1', openaiRoutes);
   app.route('/v1', anthropicRoutes);
   app.route('/', docsRoutes);

@@ -208,6 +208,13 @@ const ConfigSchema = z
     // Why: docs/design/rate-limits.md#leases
     LIMIT_LEASE_TTL_MS: int(1_000, 0, 60_000),
     LIMIT_LEASE_MAX: int(32, 1, 10_000),
+    // POST /v1/embeddings (docs/design/embeddings.md): the deadline of one upstream embeddings call, inputs per
+    // request (OpenAI's own cap is 2,048), estimated tokens per input (400 beyond) and per request (413 beyond,
+    // OpenAI: 300,000).
+    EMBEDDINGS_TIMEOUT_MS: int(30_000, 100, 600_000),
+    EMBEDDINGS_MAX_INPUTS: int(2_048, 1, 2_048),
+    EMBEDDINGS_MAX_INPUT_TOKENS: int(8_192, 1, 1_000_000),
+    EMBEDDINGS_MAX_TOTAL_TOKENS: int(300_000, 1, 10_000_000),
     SEMANTIC_CACHE_THRESHOLD: num(0.92, 0, 1),
     SEMANTIC_CACHE_ENABLED: bool(true),
     // Above this temperature answers are meant to vary, so a similar prompt is not answered from cache.
@@ -216,9 +223,31 @@ const ConfigSchema = z
     // Every semantic lookup waits for it, so it is short; past it the request goes on without the
     // semantic step.
     SEMANTIC_CACHE_EMBEDDING_TIMEOUT_MS: int(2_000, 50, 60_000),
+    // The assistant (POST /api/v1/run, docs/design/assistant.md): the models that transcribe audio and speak
+    // answers, as provider:model (local needs no network: it reads and writes a WAV's embedded text chunk),
+    // the voice and audio format of spoken answers, and the most bytes one medium (an image, an audio or a
+    // video) may have, checked while it is read.
+    ASSISTANT_TRANSCRIPTION_MODEL: z.string().trim().min(3).default('local:edgeway-transcribe'),
+    ASSISTANT_SPEECH_MODEL: z.string().trim().min(3).default('local:edgeway-speech'),
+    ASSISTANT_SPEECH_VOICE: z.string().trim().min(1).max(64).default('alloy'),
+    ASSISTANT_SPEECH_FORMAT: z.enum(['wav', 'mp3', 'opus', 'aac', 'flac', 'pcm']).default('wav'),
+    ASSISTANT_MAX_MEDIA_BYTES: int(25 * 1_048_576, 1, 1_024 * 1_048_576),
     CACHE_ENABLED: bool(true),
     // Per tenant; least recently used answers are evicted beyond it.
     CACHE_MAX_BYTES: int(10 * 1_048_576, 1_024, 1_073_741_824),
+    // The assistant's tool loop (POST /run): model rounds at most, the whole loop's deadline, and each tool
+    // call's own deadline. Past a bound the loop stops and answers with what it has, saying why.
+    TOOL_MAX_ROUNDS: int(5, 1, 20),
+    TOOL_LOOP_DEADLINE_MS: int(60_000, 100, 600_000),
+    TOOL_TIMEOUT_MS: int(10_000, 50, 120_000),
+    // Tool adapters, each enabled by its credentials: Google Calendar through a service account (its JSON
+    // key; the calendar it reads and writes), Notion through an integration token (the database it uses).
+    GOOGLE_CALENDAR_SERVICE_ACCOUNT: secret,
+    GOOGLE_CALENDAR_ID: z.string().min(1).default('primary'),
+    GOOGLE_CALENDAR_BASE_URL: httpUrl,
+    NOTION_API_KEY: secret,
+    NOTION_DATABASE_ID: z.string().optional(),
+    NOTION_BASE_URL: httpUrl,
     // Webhooks (docs/design/webhooks.md): the key their signing secrets are encrypted with at rest (production
     // makes and sends none without it), attempts per delivery, the cap on the backoff between attempts
     // (Queues delay at most 12 h), each attempt's deadline, and the DNS-over-HTTPS resolver that checks a
@@ -277,6 +306,8 @@ const SECRET_VARIABLES = [
   'GOOGLE_CLIENT_SECRET',
   'METRICS_TOKEN',
   'WEBHOOK_SECRET_KEY',
+  'GOOGLE_CALENDAR_SERVICE_ACCOUNT',
+  'NOTION_API_KEY',
 ] as const satisfies readonly (keyof Config)[];
 
 // The configured secret values, so logs can scrub them wherever they appear.

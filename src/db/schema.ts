@@ -560,3 +560,59 @@ export const webhookDeliveries = sqliteTable(
   },
   (t) => [index('deliveries_webhook_created_idx').on(t.webhookId, t.createdAt)],
 );
+
+export const ASSISTANT_RUN_STATUSES = ['completed', 'failed'] as const;
+export type AssistantRunStatus = (typeof ASSISTANT_RUN_STATUSES)[number];
+
+// One media input of an assistant run, as stored: what it was and where it came from, never its bytes.
+export interface AssistantRunInput {
+  kind: 'image' | 'audio' | 'video';
+  media_type: string;
+  bytes: number;
+  source: 'inline' | 'file';
+  file_id?: string;
+}
+
+// One tool call of a run's tool loop, with its result or its error (src/features/tools).
+export interface AssistantToolCall {
+  id: string;
+  round: number;
+  name: string;
+  arguments: string;
+  result: unknown;
+  error: string | null;
+  duration_ms: number;
+}
+
+// A run of the assistant (POST /api/v1/run, seed 004): its inputs (words, transcript, a summary of the
+// media), its answer, the tool calls with their results, usage. Private to the user who ran it.
+// Why: docs/design/assistant.md
+export const assistantRuns = sqliteTable(
+  'assistant_runs',
+  {
+    id: text('id').primaryKey(),
+    userId: ownedBy('user_id', () => users.id),
+    organizationId: ownedBy('organization_id', () => organizations.id),
+    // The chat whose files the run used; the run outlives the chat.
+    chatId: text('chat_id').references(() => chats.id, { onDelete: 'set null' }),
+    requestId: text('request_id').notNull(),
+    // 'text' (POST /run) or 'audio' (POST /run/audio).
+    answerMode: text('answer_mode', { enum: ['text', 'audio'] }).notNull(),
+    model: text('model').notNull(),
+    prompt: text('prompt').notNull(),
+    transcript: text('transcript'),
+    inputs: text('inputs', { mode: 'json' }).$type<AssistantRunInput[]>().notNull().default([]),
+    answer: text('answer'),
+    toolCalls: text('tool_calls', { mode: 'json' }).$type<AssistantToolCall[]>().notNull().default([]),
+    rounds: integer('rounds').notNull().default(0),
+    stoppedBy: text('stopped_by'),
+    status: text('status', { enum: ASSISTANT_RUN_STATUSES }).notNull(),
+    errorCode: text('error_code'),
+    promptTokens: integer('prompt_tokens').notNull().default(0),
+    completionTokens: integer('completion_tokens').notNull().default(0),
+    totalTokens: integer('total_tokens').notNull().default(0),
+    createdAt: createdAt(),
+    completedAt: text('completed_at'),
+  },
+  (t) => [index('assistant_runs_user_created_idx').on(t.userId, t.createdAt)],
+);

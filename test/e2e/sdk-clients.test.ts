@@ -101,6 +101,151 @@ describe('openai SDK', () => {
   });
 });
 
+// Tool calling through Edgeway: the mock answers a tool call when the prompt carries a
+// [[tool:NAME {json}]] marker, and a text quoting the tool results once they come back.
+const weatherTool = {
+  type: 'function' as const,
+  function: {
+    name: 'get_weather',
+    description: 'The weather in a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
+};
+
+describe('openai SDK with tools', () => {
+  it('chat.completions.create with tools, then the tool result answered', async () => {
+    const question = { role: 'user' as const, content: 'sdk tools [[tool:get_weather {"city":"Paris"}]]' };
+    const res = await openai().chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [question],
+      tools: [weatherTool],
+      tool_choice: 'auto',
+      parallel_tool_calls: true,
+    });
+    const message = res.choices[0]?.message;
+    expect(res.choices[0]?.finish_reason).toBe('tool_calls');
+    expect(message?.content).toBeNull();
+    const call = message?.tool_calls?.[0];
+    expect(call?.type).toBe('function');
+    if (!message || call?.type !== 'function') throw new Error('expected a function call');
+    expect(call.function.name).toBe('get_weather');
+    expect(JSON.parse(call.function.arguments)).toEqual({ city: 'Paris' });
+
+    const answer = await openai().chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [question, message, { role: 'tool', tool_call_id: call.id, content: 'sunny 21C' }],
+      tools: [weatherTool],
+    });
+    expect(answer.choices[0]?.message.content).toBe('Mock answer after tools: sunny 21C');
+  });
+
+  it('chat.completions.create with tools and stream: chunks carry delta.tool_calls', async () => {
+    const stream = await openai().chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [
+        {
+          role: 'user',
+          content: 'sdk tool stream [[tool:get_weather {"city":"Rome"}]] [[tool:get_weather {"city":"Oslo"}]]',
+        },
+      ],
+      tools: [weatherTool],
+      stream: true,
+    });
+    const args: string[] = [];
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      for (const piece of chunk.choices[0]?.delta.tool_calls ?? []) {
+        args[piece.index] = (args[piece.index] ?? '') + (piece.function?.arguments ?? '');
+      }
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(finish).toBe('tool_calls');
+    expect(args.map((a) => JSON.parse(a) as unknown)).toEqual([{ city: 'Rome' }, { city: 'Oslo' }]);
+  });
+
+  it("the SDK's stream helper assembles the tool calls' arguments", async () => {
+    const done: { name: string; arguments: string }[] = [];
+    const stream = openai()
+      .chat.completions.stream({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'sdk helper [[tool:get_weather {"city":"Lima"}]]' }],
+        tools: [weatherTool],
+      })
+      .on('tool_calls.function.arguments.done', (e) => done.push({ name: e.name, arguments: e.arguments }));
+    const final = await stream.finalChatCompletion();
+    const call = final.choices[0]?.message.tool_calls?.[0];
+    expect(call?.type === 'function' && call.function).toEqual({ name: 'get_weather', arguments: '{"city":"Lima"}' });
+    expect(done).toEqual([{ name: 'get_weather', arguments: '{"city":"Lima"}' }]);
+    expect(final.choices[0]?.finish_reason).toBe('tool_calls');
+  });
+});
+
+const anthropicWeather = {
+  name: 'get_weather',
+  description: 'The weather in a city',
+  input_schema: {
+    type: 'object' as const,
+    properties: { city: { type: 'string' } },
+    required: ['city'],
+  },
+};
+
+describe('@anthropic-ai/sdk with tools', () => {
+  it('messages.create with tools, then the tool_result answered', async () => {
+    const question = { role: 'user' as const, content: 'anthropic tools [[tool:get_weather {"city":"Quito"}]]' };
+    const msg = await anthropic().messages.create({
+      model: 'claude-3-5-haiku-latest',
+      max_tokens: 200,
+      messages: [question],
+      tools: [anthropicWeather],
+    });
+    expect(msg.stop_reason).toBe('tool_use');
+    const use = msg.content.find((b) => b.type === 'tool_use');
+    expect(use).toMatchObject({ type: 'tool_use', name: 'get_weather', input: { city: 'Quito' } });
+    if (use?.type !== 'tool_use') throw new Error('expected tool_use');
+
+    const answer = await anthropic().messages.create({
+      model: 'claude-3-5-haiku-latest',
+      max_tokens: 200,
+      messages: [
+        question,
+        { role: 'assistant', content: msg.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: 'fog 17C' }] },
+      ],
+      tools: [anthropicWeather],
+    });
+    expect(answer.content[0]).toMatchObject({ type: 'text', text: 'Mock answer after tools: fog 17C' });
+  });
+
+  it('messages.stream with tools: the SDK assembles the tool_use input', async () => {
+    const stream = anthropic().messages.stream({
+      model: 'claude-3-5-haiku-latest',
+      max_tokens: 200,
+      messages: [{ role: 'user', content: 'anthropic tool stream [[tool:get_weather {"city":"Bogota"}]]' }],
+      tools: [anthropicWeather],
+    });
+    const final = await stream.finalMessage();
+    expect(final.stop_reason).toBe('tool_use');
+    expect(final.content.filter((b) => b.type === 'tool_use')).toEqual([
+      expect.objectContaining({ name: 'get_weather', input: { city: 'Bogota' } }),
+    ]);
+  });
+
+  it('messages.stream with tools from an OpenAI-wire provider, translated to tool_use blocks', async () => {
+    const stream = anthropic().messages.stream({
+      model: 'gpt-4o-mini',
+      max_tokens: 200,
+      messages: [{ role: 'user', content: 'cross tools [[tool:get_weather {"city":"Lagos"}]]' }],
+      tools: [anthropicWeather],
+    });
+    const final = await stream.finalMessage();
+    expect(final.stop_reason).toBe('tool_use');
+    expect(final.content.filter((b) => b.type === 'tool_use')).toEqual([
+      expect.objectContaining({ name: 'get_weather', input: { city: 'Lagos' } }),
+    ]);
+  });
+});
+
 describe('@anthropic-ai/sdk', () => {
   it('messages.create', async () => {
     const msg = await anthropic().messages.create({

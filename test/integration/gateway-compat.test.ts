@@ -68,13 +68,14 @@ describe('OpenAI surface: POST /v1/chat/completions', () => {
     expect(((await missing.json()) as { error: Json }).error.type).toBe('not_found_error');
     const n2 = await postJson('/v1/chat/completions', { model: 'edgeway-local', messages: user('x'), n: 2 });
     expect(n2.status).toBe(400);
+    // Tools are relayed now (gateway-tools.test.ts); a tool with an invalid name is still refused.
     const tools = await postJson('/v1/chat/completions', {
       model: 'edgeway-local',
       messages: user('x'),
-      tools: [{ type: 'function', function: { name: 'f', parameters: {} } }],
+      tools: [{ type: 'function', function: { name: 'not a name', parameters: {} } }],
     });
     expect(tools.status).toBe(400);
-    expect(((await tools.json()) as { error: Json }).error.param).toBe('tools');
+    expect(((await tools.json()) as { error: Json }).error.param).toBe('tools.0.function.name');
   });
 
   it('answers upstream failures as OpenAI-shaped 5xx', async () => {
@@ -131,12 +132,12 @@ describe('Anthropic surface: POST /v1/messages', () => {
     expect(String(body.error.message)).toContain('max_tokens');
   });
 
-  it('refuses tool use rather than answering without the tools', async () => {
+  it('refuses an invalid tool definition (tools themselves are relayed: gateway-tools.test.ts)', async () => {
     const res = await postJson('/v1/messages', {
       model: 'edgeway-local',
       max_tokens: 50,
       messages: user('x'),
-      tools: [{ name: 'f', input_schema: { type: 'object' } }],
+      tools: [{ name: 'f', input_schema: { type: 'string' } }],
     });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { type: string; error: Json };

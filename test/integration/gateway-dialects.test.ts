@@ -183,7 +183,7 @@ describe('models', () => {
     expect(last.data).toHaveLength(1);
     expect(last.pagination.has_next).toBe(false);
     const local = (await (await call('/api/v1/model?provider=local')).json()) as { data: Json[] };
-    expect(local.data.map((m) => m.id)).toEqual(['edgeway-local']);
+    expect(local.data.map((m) => m.id)).toEqual(['edgeway-local', 'edgeway-embed']);
   });
 
   it.each(['limit=0', 'limit=101', 'offset=-1', 'page=0', 'cursor=%%%', 'offset=1&page=2'])(

@@ -111,6 +111,13 @@ const OPERATIONS: Record<string, [string, keyof typeof SECURITY]> = {
   'post /api/v1/webhooks/{webhook_id}/rotate-secret': ['rotateWebhookSecret', 'signedIn'],
   'get /api/v1/analytics/usage': ['getUsageAnalytics', 'signedIn'],
   'get /api/v1/analytics/performance': ['getPerformanceAnalytics', 'signedIn'],
+  'post /api/v1/run': ['runAssistant', 'signedIn'],
+  'post /api/v1/run/audio': ['runAssistantAudio', 'signedIn'],
+  'get /api/v1/run/{run_id}': ['getAssistantRun', 'signedIn'],
+  'post /api/v1/prompt_compiler/compile': ['compilePrompt', 'anonymousOk'],
+  'post /api/v1/prompt_compiler/compile/form': ['compilePromptForm', 'anonymousOk'],
+  'post /api/v1/prompt_compiler/update_parameters': ['updatePromptParameters', 'anonymousOk'],
+  'post /v1/embeddings': ['createOpenAIEmbeddings', 'anonymousOk'],
 };
 
 // Answers that carry no body by definition: switching protocols, no content, not modified, and a range

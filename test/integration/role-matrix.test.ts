@@ -132,6 +132,17 @@ const EXPECTED: Record<string, Expected> = {
   // Seed 003's analytics are the organization's figures: "viewer: read the organization's resources".
   'GET /api/v1/analytics/usage': 'viewer',
   'GET /api/v1/analytics/performance': 'viewer',
+  // Seed 004's assistant runs are AI calls on the caller's own chats and files ("member: + AI calls,
+  // chats"); reading a run back is for its owner (decided inside: another user's run is 404).
+  'POST /api/v1/run': 'member',
+  'POST /api/v1/run/audio': 'member',
+  'GET /api/v1/run/{run_id}': 'signed-in',
+  // The prompt compiler and embeddings are model calls like /aisuite/chat: AI calls, anonymous where
+  // ALLOW_ANONYMOUS is on.
+  'POST /api/v1/prompt_compiler/compile': 'ai',
+  'POST /api/v1/prompt_compiler/compile/form': 'ai',
+  'POST /api/v1/prompt_compiler/update_parameters': 'ai',
+  'POST /v1/embeddings': 'ai',
 };
 
 // The WebSocket endpoint answers a handshake it accepts with 101: that is its "handled".

@@ -3,8 +3,17 @@ import {
   faultOf,
   hang,
   json,
+  afterToolsAnswer,
+  argumentPieces,
+  hasJsonMarker,
   lastUserText,
   mockAnswer,
+  planToolCalls,
+  resultText,
+  structuredText,
+  type MockTool,
+  type MockToolCall,
+  type MockToolChoice,
   redirect,
   sleep,
   SLOW_FIRST_TOKEN_MS,
@@ -21,6 +30,44 @@ interface MessagesBody {
   stream?: unknown;
   messages?: unknown;
   stop_sequences?: unknown;
+  tools?: unknown;
+  tool_choice?: unknown;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+function toolsOf(body: MessagesBody): MockTool[] {
+  if (!Array.isArray(body.tools)) return [];
+  return body.tools.flatMap((t: unknown) =>
+    isObject(t) && typeof t.name === 'string' ? [{ name: t.name, schema: t.input_schema ?? {} }] : [],
+  );
+}
+
+function choiceOf(body: MessagesBody): MockToolChoice {
+  const c = body.tool_choice;
+  if (!isObject(c)) return undefined;
+  if (c.type === 'auto' || c.type === 'none') return c.type;
+  if (c.type === 'any') return 'required';
+  if (c.type === 'tool' && typeof c.name === 'string') return { name: c.name };
+  return undefined;
+}
+
+// The tool_result blocks of the last message when it is a user turn of them, else undefined.
+function trailingToolResults(messages: unknown): string[] | undefined {
+  if (!Array.isArray(messages)) return undefined;
+  const last: unknown = messages[messages.length - 1];
+  if (!isObject(last) || last.role !== 'user' || !Array.isArray(last.content)) return undefined;
+  const results = (last.content as unknown[]).filter((b) => isObject(b) && b.type === 'tool_result');
+  return results.length > 0 ? results.map((b) => resultText((b as { content?: unknown }).content)) : undefined;
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return isObject(v) && !Array.isArray(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const randomId = (prefix: string) => `${prefix}_${Math.random().toString(36).slice(2, 14)}`;
@@ -98,7 +145,25 @@ export const anthropicMessages: VendorHandler = async (req, _url, raw, res) => {
       return redirect(res, '/v1/messages');
   }
 
-  const { text, stopReason, stopSequence } = shape(mockAnswer(prompt), body, body.max_tokens);
+  const tools = toolsOf(body);
+  const choice = choiceOf(body);
+  const results = trailingToolResults(body.messages);
+  let calls: MockToolCall[] | undefined;
+  let structured: string | undefined;
+  if (typeof choice === 'object' && hasJsonMarker(prompt) && faultOf(prompt) !== 'toolloop') {
+    // Structured output through a forced tool: an object is the tool's input; anything else (invalid
+    // JSON, an array) is answered as text, as a model that ignores the tool would.
+    const x = structuredText(prompt, tools.find((t) => t.name === choice.name)?.schema);
+    if (parseObject(x)) calls = [{ id: randomId('toolu'), name: choice.name, arguments: x }];
+    else structured = x;
+  } else {
+    calls = planToolCalls(prompt, tools, choice, results, 'toolu');
+  }
+  if (calls || (fault === 'badtool' && tools.length > 0)) {
+    return anthropicToolAnswer(res, calls ?? [], fault === 'badtool', stream, model, prompt);
+  }
+  const base = structured ?? (results ? afterToolsAnswer(results) : mockAnswer(prompt));
+  const { text, stopReason, stopSequence } = shape(base, body, body.max_tokens);
   const tokens = tokenCounts(prompt, text);
   const id = randomId('msg');
   const message = (content: unknown[], stop: string | null, outputTokens: number) => ({
@@ -185,3 +250,89 @@ export const anthropicMessages: VendorHandler = async (req, _url, raw, res) => {
   send('message_stop', { type: 'message_stop' });
   res.end();
 };
+
+// A tool_use answer, JSON or SSE. `bad`: tool_use blocks without id or name, input not an object.
+function anthropicToolAnswer(
+  res: ServerResponse,
+  calls: MockToolCall[],
+  bad: boolean,
+  stream: boolean,
+  model: string,
+  prompt: string,
+) {
+  const id = randomId('msg');
+  const tokens = tokenCounts(prompt, calls.map((c) => c.arguments).join(''));
+  const usage = {
+    input_tokens: tokens.input,
+    output_tokens: tokens.output,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    service_tier: 'standard',
+  };
+  const blocks = bad
+    ? [{ type: 'tool_use', id: 5, input: 'not an object' }]
+    : calls.map((c) => ({ type: 'tool_use', id: c.id, name: c.name, input: parseObject(c.arguments) ?? {} }));
+  const message = (content: unknown[], stop: string | null) => ({
+    id,
+    type: 'message',
+    role: 'assistant',
+    model,
+    content,
+    stop_reason: stop,
+    stop_sequence: null,
+    stop_details: null,
+    container: null,
+    usage,
+  });
+  if (!stream) {
+    res.writeHead(200, { 'content-type': 'application/json', 'request-id': randomId('req') });
+    res.end(JSON.stringify(message(blocks, 'tool_use')));
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'request-id': randomId('req'),
+  });
+  const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  send('message_start', {
+    type: 'message_start',
+    message: { ...message([], null), usage: { ...usage, output_tokens: 1 } },
+  });
+  if (bad) {
+    send('content_block_start', {
+      type: 'content_block_start',
+      index: 0,
+      content_block: { type: 'tool_use', input: 3 },
+    });
+  } else {
+    calls.forEach((c, index) => {
+      send('content_block_start', {
+        type: 'content_block_start',
+        index,
+        content_block: { type: 'tool_use', id: c.id, name: c.name, input: {} },
+      });
+      send('content_block_delta', {
+        type: 'content_block_delta',
+        index,
+        delta: { type: 'input_json_delta', partial_json: '' },
+      });
+      for (const piece of argumentPieces(c.arguments)) {
+        send('content_block_delta', {
+          type: 'content_block_delta',
+          index,
+          delta: { type: 'input_json_delta', partial_json: piece },
+        });
+      }
+      send('content_block_stop', { type: 'content_block_stop', index });
+    });
+  }
+  send('message_delta', {
+    type: 'message_delta',
+    delta: { stop_reason: 'tool_use', stop_sequence: null, stop_details: null, container: null },
+    usage: { output_tokens: tokens.output },
+  });
+  send('message_stop', { type: 'message_stop' });
+  res.end();
+}

@@ -4,8 +4,18 @@ import {
   faultOf,
   hang,
   json,
+  afterToolsAnswer,
+  argumentPieces,
+  hasJsonMarker,
   lastUserText,
   mockAnswer,
+  planToolCalls,
+  resultText,
+  structuredText,
+  toolCallId,
+  type MockTool,
+  type MockToolCall,
+  type MockToolChoice,
   redirect,
   sleep,
   SLOW_FIRST_TOKEN_MS,
@@ -17,6 +27,47 @@ interface ConverseBody {
   messages?: unknown;
   system?: unknown;
   inferenceConfig?: { maxTokens?: unknown };
+  toolConfig?: unknown;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+function toolsOf(body: ConverseBody): MockTool[] {
+  const tc = body.toolConfig;
+  if (!isObject(tc) || !Array.isArray(tc.tools)) return [];
+  return tc.tools.flatMap((t: unknown) => {
+    const spec = isObject(t) && isObject(t.toolSpec) ? t.toolSpec : undefined;
+    if (!spec || typeof spec.name !== 'string') return [];
+    return [{ name: spec.name, schema: isObject(spec.inputSchema) ? (spec.inputSchema.json ?? {}) : {} }];
+  });
+}
+
+function choiceOf(body: ConverseBody): MockToolChoice {
+  const c = isObject(body.toolConfig) ? body.toolConfig.toolChoice : undefined;
+  if (!isObject(c)) return undefined;
+  if (c.auto !== undefined) return 'auto';
+  if (c.any !== undefined) return 'required';
+  if (isObject(c.tool) && typeof c.tool.name === 'string') return { name: c.tool.name };
+  return undefined;
+}
+
+function trailingToolResults(messages: unknown): string[] | undefined {
+  if (!Array.isArray(messages)) return undefined;
+  const last: unknown = messages[messages.length - 1];
+  if (!isObject(last) || last.role !== 'user' || !Array.isArray(last.content)) return undefined;
+  const results = (last.content as unknown[]).flatMap((b) =>
+    isObject(b) && isObject(b.toolResult) ? [resultText(b.toolResult.content)] : [],
+  );
+  return results.length > 0 ? results : undefined;
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return isObject(v) && !Array.isArray(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 // zlib.crc32 arrived in Node 22.2; the fallback keeps the mock working on older Nodes.
@@ -89,8 +140,8 @@ function usage(prompt: string, answer: string) {
 }
 
 // Like the local provider, a "token" is a word, so maxTokens can truncate the answer.
-function answerFor(prompt: string, body: ConverseBody): { words: string[]; stopReason: string } {
-  const words = mockAnswer(prompt).split(' ');
+function answerFor(prompt: string, body: ConverseBody, text?: string): { words: string[]; stopReason: string } {
+  const words = (text ?? mockAnswer(prompt)).split(' ');
   const max = body.inferenceConfig?.maxTokens;
   if (typeof max === 'number' && max > 0 && max < words.length) {
     return { words: words.slice(0, max), stopReason: 'max_tokens' };
@@ -142,7 +193,28 @@ export const bedrockConverse: VendorHandler = async (req, url, raw, res) => {
       return;
   }
 
-  const { words, stopReason } = answerFor(prompt, body);
+  const tools = toolsOf(body);
+  const choice = choiceOf(body);
+  const results = trailingToolResults(body.messages);
+  let calls: MockToolCall[] | undefined;
+  let structured: string | undefined;
+  if (typeof choice === 'object' && hasJsonMarker(prompt) && faultOf(prompt) !== 'toolloop') {
+    // Structured output through a forced tool (as the Anthropic mock): an object is the tool's input,
+    // anything else is answered as text.
+    const x = structuredText(prompt, tools.find((t) => t.name === choice.name)?.schema);
+    if (parseObject(x)) calls = [{ id: toolCallId('tooluse'), name: choice.name, arguments: x }];
+    else structured = x;
+  } else {
+    calls = planToolCalls(prompt, tools, choice, results, 'tooluse');
+  }
+  if (calls || (faultOf(prompt) === 'badtool' && tools.length > 0)) {
+    return bedrockToolAnswer(res, calls ?? [], faultOf(prompt) === 'badtool', streaming, prompt);
+  }
+  const { words, stopReason } = answerFor(
+    prompt,
+    body,
+    structured ?? (results ? afterToolsAnswer(results) : undefined),
+  );
   const answer = words.join(' ');
   if (!streaming) {
     return json(res, 200, {
@@ -191,3 +263,50 @@ export const bedrockConverse: VendorHandler = async (req, url, raw, res) => {
   if (!(await send(event('messageStop', { stopReason })))) return;
   res.end(event('metadata', { usage: usage(prompt, answer), metrics: { latencyMs: 1 } }));
 };
+
+// A toolUse answer, Converse JSON or ConverseStream. `bad`: toolUse blocks without a name, input a number.
+async function bedrockToolAnswer(
+  res: ServerResponse,
+  calls: MockToolCall[],
+  bad: boolean,
+  streaming: boolean,
+  prompt: string,
+) {
+  const answerUsage = usage(prompt, calls.map((c) => c.arguments).join(''));
+  if (!streaming) {
+    const content = bad
+      ? [{ toolUse: { toolUseId: 9, input: 3 } }]
+      : calls.map((c) => ({ toolUse: { toolUseId: c.id, name: c.name, input: parseObject(c.arguments) ?? {} } }));
+    return json(res, 200, {
+      output: { message: { role: 'assistant', content } },
+      stopReason: 'tool_use',
+      usage: answerUsage,
+      metrics: { latencyMs: 1 },
+    });
+  }
+  res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'mock' });
+  const frames: Buffer[] = [event('messageStart', { role: 'assistant' })];
+  if (bad) {
+    frames.push(event('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: 9 } } }));
+  } else {
+    calls.forEach((c, contentBlockIndex) => {
+      frames.push(
+        event('contentBlockStart', {
+          contentBlockIndex,
+          start: { toolUse: { toolUseId: c.id, name: c.name } },
+        }),
+      );
+      for (const piece of argumentPieces(c.arguments)) {
+        frames.push(event('contentBlockDelta', { contentBlockIndex, delta: { toolUse: { input: piece } } }));
+      }
+      frames.push(event('contentBlockStop', { contentBlockIndex }));
+    });
+  }
+  frames.push(event('messageStop', { stopReason: 'tool_use' }));
+  frames.push(event('metadata', { usage: answerUsage, metrics: { latencyMs: 1 } }));
+  for (const frame of frames) {
+    if (res.destroyed) return;
+    await new Promise<void>((resolve) => res.write(frame, () => resolve()));
+  }
+  res.end();
+}

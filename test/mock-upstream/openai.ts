@@ -4,8 +4,16 @@ import {
   faultOf,
   hang,
   json,
+  afterToolsAnswer,
+  argumentPieces,
   lastUserText,
   mockAnswer,
+  planToolCalls,
+  resultText,
+  structuredText,
+  type MockTool,
+  type MockToolCall,
+  type MockToolChoice,
   redirect,
   sleep,
   SLOW_FIRST_TOKEN_MS,
@@ -17,6 +25,47 @@ interface ChatBody {
   model?: string;
   stream?: boolean;
   messages?: unknown;
+  tools?: unknown;
+  tool_choice?: unknown;
+  response_format?: unknown;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+function toolsOf(body: ChatBody): MockTool[] {
+  if (!Array.isArray(body.tools)) return [];
+  return body.tools.flatMap((t: unknown) => {
+    const fn = isObject(t) && isObject(t.function) ? t.function : undefined;
+    return fn && typeof fn.name === 'string' ? [{ name: fn.name, schema: fn.parameters ?? {} }] : [];
+  });
+}
+
+function choiceOf(body: ChatBody): MockToolChoice {
+  const c = body.tool_choice;
+  if (c === 'auto' || c === 'none' || c === 'required') return c;
+  if (isObject(c) && isObject(c.function) && typeof c.function.name === 'string') return { name: c.function.name };
+  return undefined;
+}
+
+// The contents of the tool messages that end the conversation, or undefined when it does not end so.
+function trailingToolResults(messages: unknown): string[] | undefined {
+  if (!Array.isArray(messages)) return undefined;
+  const out: string[] = [];
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m: unknown = messages[i];
+    if (!isObject(m) || m.role !== 'tool') break;
+    out.unshift(resultText(m.content));
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+// The schema the answer follows: json_schema's schema, any object for json_object, none otherwise.
+function structuredSchema(body: ChatBody): unknown {
+  const rf = body.response_format;
+  if (!isObject(rf)) return undefined;
+  if (rf.type === 'json_object') return { type: 'object' };
+  if (rf.type === 'json_schema' && isObject(rf.json_schema)) return rf.json_schema.schema ?? { type: 'object' };
+  return undefined;
 }
 
 const flakyCalls = new Map<string, number>();
@@ -74,7 +123,19 @@ export const openaiChat: VendorHandler = async (_req, _url, raw, res) => {
       return redirect(res, '/v1/chat/completions');
   }
 
-  const answer = mockAnswer(prompt);
+  const tools = toolsOf(body);
+  const results = trailingToolResults(body.messages);
+  const schema = structuredSchema(body);
+  const calls = planToolCalls(prompt, tools, choiceOf(body), results);
+  if (calls || (fault === 'badtool' && tools.length > 0)) {
+    if (fault === 'delay') await sleep(DELAY_MS);
+    return openaiToolAnswer(res, body, calls ?? [], fault === 'badtool', { id, created, model, prompt });
+  }
+  const answer = results
+    ? afterToolsAnswer(results)
+    : schema !== undefined
+      ? structuredText(prompt, schema)
+      : mockAnswer(prompt);
   // delay: the whole answer after DELAY_MS, streamed or not (a call that is in flight long enough to be
   // interrupted — e.g. by a restart — and then completes).
   if (fault === 'delay') await sleep(DELAY_MS);
@@ -250,3 +311,62 @@ export const openaiEmbeddings: VendorHandler = async (_req, _url, raw, res) => {
     usage: { prompt_tokens: tokens, total_tokens: tokens },
   });
 };
+
+// A tool-call answer, JSON or SSE. `bad`: the calls in a shape no OpenAI server sends (no name, a
+// numeric id, arguments that are not a string).
+function openaiToolAnswer(
+  res: ServerResponse,
+  body: ChatBody,
+  calls: MockToolCall[],
+  bad: boolean,
+  meta: { id: string; created: number; model: string; prompt: string },
+) {
+  const { id, created, model, prompt } = meta;
+  const argsText = calls.map((c) => c.arguments).join('');
+  const wireCalls = bad
+    ? [{ id: 7, type: 'function', function: { arguments: { not: 'a string' } } }]
+    : calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
+  if (!body.stream) {
+    return json(res, 200, {
+      id,
+      object: 'chat.completion',
+      created,
+      model,
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: null, tool_calls: wireCalls, refusal: null },
+          logprobs: null,
+          finish_reason: 'tool_calls',
+        },
+      ],
+      usage: usage(prompt, argsText),
+    });
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
+  const chunk = (delta: Record<string, unknown>, finish: string | null) => ({
+    id,
+    object: 'chat.completion.chunk',
+    created,
+    model,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+  });
+  send(chunk({ role: 'assistant', content: null }, null));
+  if (bad) {
+    send(chunk({ tool_calls: [{ index: 'zero', id: 7, function: { name: 5 } }] }, null));
+  } else {
+    calls.forEach((c, index) => {
+      send(
+        chunk({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] }, null),
+      );
+      for (const piece of argumentPieces(c.arguments)) {
+        send(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null));
+      }
+    });
+  }
+  send(chunk({}, 'tool_calls'));
+  send({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: usage(prompt, argsText) });
+  res.write('data: [DONE]\n\n');
+  res.end();
+}

@@ -5,8 +5,11 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { anthropicMessages } from './anthropic';
+import { openaiSpeech, openaiTranscriptions } from './audio';
 import { bedrockConverse } from './bedrock';
 import { json, type VendorHandler } from './common';
+import { googleCalendar } from './google-calendar';
+import { notion } from './notion';
 import { oidcProvider } from './oidc';
 import { openaiChat, openaiEmbeddings, openaiModels } from './openai';
 import { isWebhookPath, webhookReceiver } from './webhook-receiver';
@@ -42,9 +45,14 @@ function route(method: string, path: string): VendorHandler | undefined {
   // Webhook receiver and DNS-over-HTTPS resolver for the webhooks tests (webhook-receiver.ts).
   if (isWebhookPath(path)) return webhookReceiver;
   if (path.startsWith('/oidc/')) return oidcProvider;
+  // Tool adapters' upstreams (google-calendar.ts, notion.ts).
+  if (path.startsWith('/gcal/')) return googleCalendar;
+  if (path.startsWith('/notion/')) return notion;
   if (method === 'POST' && path.endsWith('/chat/completions')) return openaiChat;
   if (method === 'GET' && path.endsWith('/models')) return openaiModels;
   if (method === 'POST' && path.endsWith('/embeddings')) return openaiEmbeddings;
+  if (method === 'POST' && path.endsWith('/audio/transcriptions')) return openaiTranscriptions;
+  if (method === 'POST' && path.endsWith('/audio/speech')) return openaiSpeech;
   if (method === 'POST' && path.endsWith('/v1/messages')) return anthropicMessages;
   if (method === 'POST' && /\/model\/[^/]+\/(converse|converse-stream)$/.test(path)) return bedrockConverse;
   return undefined;

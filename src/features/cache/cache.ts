@@ -3,7 +3,7 @@ import { ApiError } from '../../lib/errors';
 import { describeError, type Logger } from '../../lib/log';
 import { microBatcher, type MicroBatcher } from '../../lib/micro-batch';
 import { contentText, imagesOf, isUpstreamFailure, lastUserIndex } from '../providers';
-import type { FinishReason, Usage } from '../providers';
+import type { FinishReason, ToolCall, Usage } from '../providers';
 import { cacheKey } from './cache-key';
 import { type Embedder, embedderFor } from './embedders';
 import { FLIGHT_MEMORY_MS } from '../single-flight';
@@ -27,6 +27,8 @@ export interface CachedAnswer {
   provider: string;
   finishReason: FinishReason;
   usage: Usage;
+  // An answer that asked for tools is stored with its calls and replayed with them, never as text alone.
+  toolCalls?: ToolCall[];
   prompt: string;
   createdAt: string;
 }
@@ -119,8 +121,13 @@ async function embedPrompt(
 // the temperature ceiling answers are meant to vary, so a similar prompt is not the same question; an
 // empty prompt has nothing to compare; and a prompt with images is not its words alone (the vector sees
 // only the words, so "what is in this picture?" would match whatever picture came before).
+// A call with tools or a response format is not its words alone either: only its exact twin may answer it.
 const wantsVector = (config: Config, request: RouteRequest, prompt: string) =>
   config.SEMANTIC_CACHE_ENABLED &&
+  (request.tools === undefined || request.tools.length === 0) &&
+  request.toolChoice === undefined &&
+  request.responseFormat === undefined &&
+  !request.messages.some((m) => m.role === 'tool' || (m.toolCalls !== undefined && m.toolCalls.length > 0)) &&
   (request.temperature ?? 0) <= config.SEMANTIC_CACHE_MAX_TEMPERATURE &&
   prompt.trim() !== '' &&
   imagesOf(request.messages[lastUserIndex(request.messages)]?.content ?? '').length === 0;

@@ -8,7 +8,10 @@ import type { ChatMessage } from '../providers';
 import type { ChatCall, ChatOutcome, GatewayStreamEvent } from './pipeline';
 
 // What a dialect asks of the pipeline: one call, in the gateway's own terms.
-export type ChatInput = Pick<ChatCall, 'model' | 'fallbacks' | 'temperature' | 'maxTokens' | 'topP' | 'stop'> & {
+export type ChatInput = Pick<
+  ChatCall,
+  'model' | 'fallbacks' | 'temperature' | 'maxTokens' | 'topP' | 'stop' | 'tools' | 'toolChoice' | 'responseFormat'
+> & {
   messages: ChatMessage[];
   // Stored as the request's `text`; the last user message when absent.
   text?: string;

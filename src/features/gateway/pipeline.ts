@@ -2,7 +2,16 @@ import type { Config } from '../../config';
 import type { Database } from '../../db/client';
 import { ApiError } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
-import type { ChatMessage, ChatResult, FinishReason, Usage } from '../providers';
+import type {
+  ChatMessage,
+  ChatResult,
+  FinishReason,
+  ResponseFormat,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
+  Usage,
+} from '../providers';
 import { type CacheDeps, type CacheLookup, type CachePolicy, lookup, promptOf, store } from '../cache';
 import type { FlightDeps } from '../single-flight';
 import type { Routed } from '../single-flight';
@@ -37,6 +46,10 @@ export interface ChatCall {
   maxTokens?: number;
   topP?: number;
   stop?: string[];
+  // The caller's tools and structured output, passed to the provider as they are (and part of the cache key).
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  responseFormat?: ResponseFormat;
   // Stored as the request's `text`: the caller's own last words, not the whole prompt.
   text: string;
   signal: AbortSignal;
@@ -60,7 +73,21 @@ export function planTargets(call: Pick<ChatCall, 'model' | 'fallbacks'>, config:
   const fallbacks = specs.map((spec, i) =>
     parseTarget(spec, config, call.fallbacks ? `fallbacks.${i}` : 'FALLBACK_MODELS'),
   );
-  return [primary, ...fallbacks];
+  const targets = [primary, ...fallbacks];
+  targets.forEach((t, i) =>
+    refuseEmbeddingModel(t, i === 0 ? 'model' : call.fallbacks ? `fallbacks.${i - 1}` : 'FALLBACK_MODELS'),
+  );
+  return targets;
+}
+
+// An embedding model answers POST /v1/embeddings, not a chat: sending it a conversation would only fail
+// upstream (or, on the local provider, answer as a chat model would), so the caller hears why here.
+function refuseEmbeddingModel(target: Target, field: string): void {
+  const caps = target.entry?.capabilities;
+  if (!caps || !caps.includes('embedding') || caps.includes('chat')) return;
+  throw new ApiError('VALIDATION_ERROR', `Model '${target.model}' is an embedding model: use POST /v1/embeddings`, {
+    details: [{ field, message: `'${target.model}' does not chat; choose a chat model (GET /api/v1/models)` }],
+  });
 }
 
 const cacheDeps = (deps: PipelineDeps, call: ChatCall): CacheDeps => ({
@@ -72,6 +99,29 @@ const cacheDeps = (deps: PipelineDeps, call: ChatCall): CacheDeps => ({
 });
 
 const flightDeps = (deps: PipelineDeps): FlightDeps => ({ env: deps.env, log: deps.log, waitUntil: deps.waitUntil });
+
+// What a call's row records as its answer: the text, or the tool calls when the model asked for tools.
+export function responseOf(text: string, toolCalls: ToolCall[] | undefined): string {
+  return toolCalls && toolCalls.length > 0 && text === '' ? JSON.stringify({ tool_calls: toolCalls }) : text;
+}
+
+// Tool calls gathered from a stream's pieces, in index order (the first piece of each names it).
+export class ToolCallAssembler {
+  private readonly calls = new Map<number, ToolCall>();
+
+  add(event: { index: number; id?: string; name?: string; argumentsDelta: string }): void {
+    const call = this.calls.get(event.index) ?? { id: '', name: '', arguments: '' };
+    if (event.id) call.id = event.id;
+    if (event.name) call.name = event.name;
+    call.arguments += event.argumentsDelta;
+    this.calls.set(event.index, call);
+  }
+
+  list(): ToolCall[] | undefined {
+    if (this.calls.size === 0) return undefined;
+    return [...this.calls.entries()].sort(([a], [b]) => a - b).map(([, c]) => c);
+  }
+}
 
 // No D1 write on the call's path: its row travels with the request's log event and the queue consumer
 // writes it. Only a dialect that answers with the row's id (the requests endpoint) stores it itself.
@@ -95,6 +145,7 @@ export async function runChat(deps: PipelineDeps, call: ChatCall, awaitRecord = 
       model: cache.answer.model,
       finishReason: cache.answer.finishReason,
       usage: cache.answer.usage,
+      ...(cache.answer.toolCalls && cache.answer.toolCalls.length > 0 ? { toolCalls: cache.answer.toolCalls } : {}),
     };
     const latencyMs = performance.now() - started;
     const settled: Settled = {
@@ -103,7 +154,7 @@ export async function runChat(deps: PipelineDeps, call: ChatCall, awaitRecord = 
       target,
       attempts: 0,
       latencyMs,
-      response: result.text,
+      response: responseOf(result.text, result.toolCalls),
       usage: result.usage,
       errorCode: null,
       cacheStatus: 'HIT',
@@ -123,6 +174,7 @@ export async function runChat(deps: PipelineDeps, call: ChatCall, awaitRecord = 
           provider: routed.target.provider.id,
           finishReason: routed.result.finishReason,
           usage: routed.result.usage,
+          ...(routed.result.toolCalls ? { toolCalls: routed.result.toolCalls } : {}),
           prompt: promptOf(call),
           createdAt: new Date().toISOString(),
         });
@@ -140,7 +192,7 @@ export async function runChat(deps: PipelineDeps, call: ChatCall, awaitRecord = 
       target: { ...target, model: result.model || target.model },
       attempts: leader ? attempts : 0,
       latencyMs,
-      response: result.text,
+      response: responseOf(result.text, result.toolCalls),
       usage: result.usage,
       errorCode: null,
       cacheStatus: cache.status,
@@ -179,8 +231,11 @@ export interface StreamSummary {
 // A cached answer told again as a stream, word by word, in whatever dialect asked.
 async function* replay(answer: CacheLookup['answer'] & object, target: Target): AsyncGenerator<GatewayStreamEvent> {
   yield { type: 'start', target, attempts: 0 };
-  const words = answer.text.split(/(?=\s)/);
+  const words = answer.text === '' ? [] : answer.text.split(/(?=\s)/);
   for (const w of words) yield { type: 'delta', text: w };
+  for (const [index, c] of (answer.toolCalls ?? []).entries()) {
+    yield { type: 'tool_call', index, id: c.id, name: c.name, argumentsDelta: c.arguments };
+  }
   yield { type: 'done', model: answer.model, finishReason: answer.finishReason, usage: answer.usage };
 }
 
@@ -193,18 +248,22 @@ async function* upstream(
   signal: AbortSignal,
 ): AsyncGenerator<GatewayStreamEvent> {
   let text = '';
+  const tools = new ToolCallAssembler();
   let provider = (targets[0] as Target).provider.id;
   let stored: Promise<void> = Promise.resolve();
   for await (const event of routeStream(targets, call, { config: deps.config, signal })) {
     if (event.type === 'start') provider = event.target.provider.id;
     if (event.type === 'delta') text += event.text;
+    if (event.type === 'tool_call') tools.add(event);
     if (event.type === 'done' && call.cachePolicy.write) {
+      const toolCalls = tools.list();
       stored = store(cacheDeps(deps, call), targets[0] as Target, call, cache, {
         text,
         model: event.model,
         provider,
         finishReason: event.finishReason,
         usage: event.usage,
+        ...(toolCalls ? { toolCalls } : {}),
         prompt: promptOf(call),
         createdAt: new Date().toISOString(),
       });
@@ -248,6 +307,7 @@ async function* tracked(
   let attempts = 1;
   let ttftMs: number | null = null;
   let text = '';
+  const tools = new ToolCallAssembler();
   let settled: Pick<Settled, 'status' | 'response' | 'usage' | 'errorCode'> | undefined;
   try {
     for await (const event of source) {
@@ -257,9 +317,17 @@ async function* tracked(
       } else if (event.type === 'delta') {
         ttftMs ??= performance.now() - ctx.started;
         text += event.text;
+      } else if (event.type === 'tool_call') {
+        ttftMs ??= performance.now() - ctx.started;
+        tools.add(event);
       } else {
         target = { ...target, model: event.model || target.model };
-        settled = { status: 'completed', response: text, usage: event.usage, errorCode: null };
+        settled = {
+          status: 'completed',
+          response: responseOf(text, tools.list()),
+          usage: event.usage,
+          errorCode: null,
+        };
       }
       yield event;
     }

@@ -111,6 +111,38 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   e('local', 'edgeway-local', 'Edgeway local', 8_192, 0, 0, 'Built-in deterministic model: works offline, no key', [
     'chat',
   ]),
+  // Embedding models (POST /v1/embeddings): 'embedding' marks them (chat refuses them), 'dimensions' those
+  // whose vectors may be asked shorter. Prices are per 1,000 input tokens; they have no output.
+  e(
+    'openai',
+    'text-embedding-3-small',
+    'text-embedding-3-small',
+    8_191,
+    0.00002,
+    0,
+    'OpenAI small embedding model (1,536 dimensions)',
+    ['embedding', 'dimensions'],
+  ),
+  e(
+    'openai',
+    'text-embedding-3-large',
+    'text-embedding-3-large',
+    8_191,
+    0.00013,
+    0,
+    'OpenAI large embedding model (3,072 dimensions)',
+    ['embedding', 'dimensions'],
+  ),
+  e(
+    'local',
+    'edgeway-embed',
+    'Edgeway local embedder',
+    8_192,
+    0,
+    0,
+    'Built-in hashing embedder (512 dimensions by default, any up to 3,072): works offline, no key',
+    ['embedding', 'dimensions'],
+  ),
 ];
 
 const BY_ID = new Map(CATALOGUE.map((m) => [m.id, m]));

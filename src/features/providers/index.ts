@@ -2,7 +2,9 @@ export { isUpstreamFailure, providerFailure, providerTimeout } from './errors';
 export { defaultProvider, getProvider, providersConfigured } from './registry';
 export {
   PROVIDER_IDS,
+  type AudioInput,
   type ChatMessage,
+  type ChatRole,
   type ChatRequest,
   type ChatResult,
   type ContentPart,
@@ -12,7 +14,15 @@ export {
   type FinishReason,
   type Provider,
   type ProviderId,
+  type ResponseFormat,
+  type SpeechRequest,
+  type SpeechResult,
   type StreamEvent,
+  type ToolCall,
+  type ToolCallDelta,
+  type ToolChoice,
+  type ToolDefinition,
+  type Transcript,
   type Usage,
 } from './types';
 export {

@@ -1,6 +1,7 @@
 import type { Config } from '../../config';
 
-export type ChatRole = 'system' | 'user' | 'assistant';
+// 'tool' carries a tool's result back to the model (OpenAI's role 'tool', Anthropic's tool_result block).
+export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
 
 // The image types vision models take (every vendor served here accepts these four).
 export const IMAGE_MEDIA_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
@@ -26,7 +27,35 @@ export type ContentPart = TextPart | ImagePart;
 export interface ChatMessage {
   role: ChatRole;
   content: string | ContentPart[];
+  // Assistant turns only: the tool calls the model asked for (content may then be '').
+  toolCalls?: ToolCall[];
+  // Tool turns only: which call this result answers.
+  toolCallId?: string;
 }
+
+// A tool the model may call: a JSON Schema for its arguments (an object schema), in every vendor's terms.
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  parameters: Record<string, unknown>;
+}
+
+// 'auto' (the model decides), 'none', 'required' (some tool), or one named tool.
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
+
+// One call the model asked for; `arguments` is the JSON text exactly as the model wrote it (it may be
+// invalid: whoever runs the tool validates it).
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+// Structured output: the answer's text is one JSON document. 'json_schema' asks the vendor to follow the
+// schema (OpenAI response_format json_schema; Anthropic a forced tool whose input_schema is the schema);
+// the caller still validates, since no vendor guarantees it.
+export type ResponseFormat =
+  { type: 'json_object' } | { type: 'json_schema'; name: string; schema: Record<string, unknown>; strict?: boolean };
 
 export interface ChatRequest {
   model: string;
@@ -35,6 +64,9 @@ export interface ChatRequest {
   maxTokens?: number;
   topP?: number;
   stop?: string[];
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  responseFormat?: ResponseFormat;
 }
 
 export interface Usage {
@@ -50,10 +82,24 @@ export interface ChatResult {
   model: string;
   finishReason: FinishReason;
   usage: Usage;
+  // Present (non-empty) when the model asked for tools; finishReason is then 'tool_calls'.
+  toolCalls?: ToolCall[];
+}
+
+// A streamed tool call arrives in pieces, as OpenAI sends it: the first piece of call `index` carries its
+// id and name, every piece may carry a fragment of its arguments' JSON text.
+export interface ToolCallDelta {
+  type: 'tool_call';
+  index: number;
+  id?: string;
+  name?: string;
+  argumentsDelta: string;
 }
 
 export type StreamEvent =
-  { type: 'delta'; text: string } | { type: 'done'; model: string; finishReason: FinishReason; usage: Usage };
+  | { type: 'delta'; text: string }
+  | ToolCallDelta
+  | { type: 'done'; model: string; finishReason: FinishReason; usage: Usage };
 
 export interface ProviderContext {
   config: Config;
@@ -69,6 +115,36 @@ export interface Provider {
   stream(request: ChatRequest, ctx: ProviderContext): AsyncIterable<StreamEvent>;
   // Only vendors with an embeddings API have it: one vector per text, in input order, all one length.
   embed?(texts: string[], model: string, ctx: ProviderContext): Promise<number[][]>;
+  // Only vendors with the OpenAI audio wire (POST /audio/transcriptions, POST /audio/speech) have these.
+  transcribe?(audio: AudioInput, model: string, ctx: ProviderContext): Promise<Transcript>;
+  speak?(request: SpeechRequest, ctx: ProviderContext): Promise<SpeechResult>;
+}
+
+export interface AudioInput {
+  bytes: Uint8Array;
+  // e.g. audio/wav, audio/mpeg; checked against the bytes by the caller.
+  mediaType: string;
+  filename: string;
+}
+
+export interface Transcript {
+  text: string;
+  // Seconds of audio, when the vendor says.
+  durationSeconds?: number;
+}
+
+export interface SpeechRequest {
+  model: string;
+  input: string;
+  voice: string;
+  // 'wav' | 'mp3' | ...: the vendor's response_format.
+  format: string;
+}
+
+export interface SpeechResult {
+  contentType: string;
+  // Streamed as the vendor sends it.
+  body: ReadableStream<Uint8Array>;
 }
 
 export const PROVIDER_IDS = ['local', 'openai', 'groq', 'openai-compatible', 'anthropic', 'bedrock'] as const;

@@ -113,6 +113,9 @@ export async function openHttpTurn(
           text += e.text;
           emit(sseData({ chunk: e.text, index }), frames.stream(turnId, e.text, index));
           index += 1;
+        } else if (e.type === 'tool_call') {
+          // Chat turns define no tools: nothing to tell.
+          continue;
         } else {
           const final = e.model || model || '';
           const stored = await store({

@@ -142,6 +142,9 @@ export async function runRoomTurn(
         else if (e.type === 'delta') {
           text += e.text;
           t.emit(frames.stream(frame.id, e.text, index++));
+        } else if (e.type === 'tool_call') {
+          // Room turns define no tools: nothing to tell.
+          continue;
         } else {
           const final = e.model || model || '';
           const stored = await store(text, final, 'complete', e.usage);

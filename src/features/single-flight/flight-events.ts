@@ -22,6 +22,15 @@ export function eventLine(event: RoutedEvent): FlightLine {
     return { t: 'start', provider: event.target.provider.id, model: event.target.model, attempts: event.attempts };
   }
   if (event.type === 'delta') return { t: 'delta', text: event.text };
+  if (event.type === 'tool_call') {
+    return {
+      t: 'tool',
+      index: event.index,
+      ...(event.id !== undefined ? { id: event.id } : {}),
+      ...(event.name !== undefined ? { name: event.name } : {}),
+      args: event.argumentsDelta,
+    };
+  }
   return { t: 'done', model: event.model, finishReason: event.finishReason, usage: event.usage };
 }
 
@@ -49,6 +58,15 @@ export async function* followStream(
         break;
       case 'delta':
         yield { type: 'delta', text: line.text };
+        break;
+      case 'tool':
+        yield {
+          type: 'tool_call',
+          index: line.index,
+          ...(line.id !== undefined ? { id: line.id } : {}),
+          ...(line.name !== undefined ? { name: line.name } : {}),
+          argumentsDelta: line.args,
+        };
         break;
       case 'done':
         yield { type: 'done', model: line.model, finishReason: line.finishReason, usage: line.usage };

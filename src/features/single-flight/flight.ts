@@ -12,13 +12,27 @@ const FinishSchema = z.enum(['stop', 'length', 'content_filter', 'tool_calls', '
 const LineSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('start'), provider: z.string(), model: z.string(), attempts: z.number() }),
   z.object({ t: z.literal('delta'), text: z.string() }),
+  // A piece of a streamed tool call (the first piece of an index carries its id and name).
+  z.object({
+    t: z.literal('tool'),
+    index: z.number(),
+    id: z.string().optional(),
+    name: z.string().optional(),
+    args: z.string(),
+  }),
   z.object({ t: z.literal('done'), model: z.string(), finishReason: FinishSchema, usage: UsageSchema }),
   z.object({
     t: z.literal('result'),
     provider: z.string(),
     model: z.string(),
     attempts: z.number(),
-    result: z.object({ text: z.string(), model: z.string(), finishReason: FinishSchema, usage: UsageSchema }),
+    result: z.object({
+      text: z.string(),
+      model: z.string(),
+      finishReason: FinishSchema,
+      usage: UsageSchema,
+      toolCalls: z.array(z.object({ id: z.string(), name: z.string(), arguments: z.string() })).optional(),
+    }),
   }),
   z.object({
     t: z.literal('error'),

@@ -3,15 +3,20 @@ import type { Dialect } from '../dialect';
 import type { ChatOutcome, GatewayStreamEvent } from '../pipeline';
 import type { ApiError, ErrorCode } from '../../../lib/errors';
 import { sseData, type SseEncoder } from '../../../lib/sse';
-import type { ChatMessage, FinishReason } from '../../providers';
+import type { ChatMessage, FinishReason, ResponseFormat, ToolChoice, ToolDefinition } from '../../providers';
 import {
+  checkToolNames,
   Fallbacks,
   MAX_MESSAGES,
+  MAX_TOOLS,
   MaxTokens,
   messageWithDetails,
-  NoTools,
   ModelSpec,
+  OutputSchema,
   Temperature,
+  ToolDescription,
+  ToolName,
+  ToolSchema,
   unixSeconds,
   usageBody,
   UsageSchema,
@@ -20,19 +25,66 @@ import {
 const TextPart = z.object({ type: z.literal('text'), text: z.string() });
 const Content = z.union([z.string(), z.array(TextPart)]);
 
+const WireToolCall = z.object({
+  id: z.string().min(1).max(256),
+  type: z.literal('function'),
+  function: z.object({ name: ToolName, arguments: z.string().max(1_000_000) }),
+});
+
+const Message = z
+  .object({
+    role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+    // null (or absent) only for an assistant turn that made tool calls.
+    content: Content.nullish(),
+    name: z.string().optional(),
+    tool_calls: z.array(WireToolCall).max(MAX_TOOLS).optional(),
+    tool_call_id: z.string().min(1).max(256).optional(),
+  })
+  .superRefine((m, ctx) => {
+    if (m.role === 'tool' && m.tool_call_id === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['tool_call_id'], message: "is required for role 'tool'" });
+    }
+    if (m.tool_calls !== undefined && m.role !== 'assistant') {
+      ctx.addIssue({ code: 'custom', path: ['tool_calls'], message: "only an 'assistant' message has tool calls" });
+    }
+    if ((m.content === undefined || m.content === null) && !(m.role === 'assistant' && m.tool_calls?.length)) {
+      ctx.addIssue({ code: 'custom', path: ['content'], message: 'is required' });
+    }
+  });
+
+const Tool = z.object({
+  type: z.literal('function'),
+  function: z.object({
+    name: ToolName,
+    description: ToolDescription,
+    parameters: ToolSchema.optional(),
+    strict: z.boolean().nullish(),
+  }),
+});
+
+const ToolChoiceSchema = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.object({ type: z.literal('function'), function: z.object({ name: ToolName }) }),
+]);
+
+const ResponseFormatSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }),
+  z.object({ type: z.literal('json_object') }),
+  z.object({
+    type: z.literal('json_schema'),
+    json_schema: z.object({
+      name: ToolName,
+      description: z.string().max(8192).optional(),
+      schema: OutputSchema.optional(),
+      strict: z.boolean().nullish(),
+    }),
+  }),
+]);
+
 export const OpenAIChatRequest = z
   .object({
     model: ModelSpec.openapi({ example: 'gpt-4o-mini' }),
-    messages: z
-      .array(
-        z.object({
-          role: z.enum(['system', 'developer', 'user', 'assistant']),
-          content: Content,
-          name: z.string().optional(),
-        }),
-      )
-      .min(1)
-      .max(MAX_MESSAGES),
+    messages: z.array(Message).min(1).max(MAX_MESSAGES),
     temperature: Temperature,
     top_p: z.number().min(0).max(1).optional(),
     max_tokens: MaxTokens,
@@ -42,19 +94,73 @@ export const OpenAIChatRequest = z
     stream: z.boolean().optional(),
     stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
     user: z.string().optional(),
-    tools: NoTools,
-    functions: z.array(z.unknown()).max(0, 'Function calling is not supported').optional(),
+    tools: z.array(Tool).max(MAX_TOOLS).optional(),
+    tool_choice: ToolChoiceSchema.optional(),
+    // Accepted for the SDKs' sake; whether calls come in parallel is the model's affair.
+    parallel_tool_calls: z.boolean().optional(),
+    response_format: ResponseFormatSchema.optional(),
+    // The legacy function-calling fields: use tools.
+    functions: z.array(z.unknown()).max(0, 'Function calling is not supported: use tools').optional(),
     fallbacks: Fallbacks,
+  })
+  .superRefine((body, ctx) => {
+    const forced = typeof body.tool_choice === 'object' ? body.tool_choice.function.name : undefined;
+    checkToolNames(
+      (body.tools ?? []).map((t) => t.function.name),
+      forced,
+      ctx,
+      'tools',
+    );
   })
   .openapi('OpenAIChatCompletionRequest');
 
 export type OpenAIChatRequest = z.infer<typeof OpenAIChatRequest>;
 
 export function openaiMessages(body: OpenAIChatRequest): ChatMessage[] {
-  return body.messages.map((m) => ({
-    role: m.role === 'developer' ? 'system' : m.role,
-    content: typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
+  return body.messages.map((m) => {
+    const content =
+      m.content === undefined || m.content === null
+        ? ''
+        : typeof m.content === 'string'
+          ? m.content
+          : m.content.map((p) => p.text).join('');
+    const message: ChatMessage = { role: m.role === 'developer' ? 'system' : m.role, content };
+    if (m.role === 'assistant' && m.tool_calls?.length) {
+      message.toolCalls = m.tool_calls.map((c) => ({
+        id: c.id,
+        name: c.function.name,
+        arguments: c.function.arguments,
+      }));
+    }
+    if (m.role === 'tool') message.toolCallId = m.tool_call_id;
+    return message;
+  });
+}
+
+export function openaiTools(body: Pick<OpenAIChatRequest, 'tools'>): ToolDefinition[] | undefined {
+  if (body.tools === undefined || body.tools.length === 0) return undefined;
+  return body.tools.map((t) => ({
+    name: t.function.name,
+    ...(t.function.description !== undefined ? { description: t.function.description } : {}),
+    parameters: t.function.parameters ?? { type: 'object', properties: {} },
   }));
+}
+
+export function openaiToolChoice(choice: OpenAIChatRequest['tool_choice']): ToolChoice | undefined {
+  if (choice === undefined) return undefined;
+  return typeof choice === 'string' ? choice : { name: choice.function.name };
+}
+
+export function openaiResponseFormat(format: OpenAIChatRequest['response_format']): ResponseFormat | undefined {
+  if (format === undefined || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return { type: 'json_object' };
+  const { name, schema, strict } = format.json_schema;
+  return {
+    type: 'json_schema',
+    name,
+    schema: schema ?? { type: 'object' },
+    ...(strict !== undefined && strict !== null ? { strict } : {}),
+  };
 }
 
 export function openaiStop(stop: OpenAIChatRequest['stop']): string[] | undefined {
@@ -70,7 +176,13 @@ export const OpenAIChatResponse = z
     choices: z.array(
       z.object({
         index: z.number().int(),
-        message: z.object({ role: z.literal('assistant'), content: z.string(), refusal: z.null() }),
+        message: z.object({
+          role: z.literal('assistant'),
+          // null when the answer is tool calls only, as OpenAI sends it.
+          content: z.string().nullable(),
+          refusal: z.null(),
+          tool_calls: z.array(WireToolCall).optional(),
+        }),
         logprobs: z.null(),
         finish_reason: z.string(),
       }),
@@ -90,6 +202,11 @@ export function completionId(requestId: string): string {
 }
 
 export function openaiCompletionBody(outcome: ChatOutcome, requestId: string): OpenAIChatResponse {
+  const calls = (outcome.result.toolCalls ?? []).map((c) => ({
+    id: c.id,
+    type: 'function' as const,
+    function: { name: c.name, arguments: c.arguments },
+  }));
   return {
     id: completionId(requestId),
     object: 'chat.completion' as const,
@@ -98,7 +215,12 @@ export function openaiCompletionBody(outcome: ChatOutcome, requestId: string): O
     choices: [
       {
         index: 0,
-        message: { role: 'assistant' as const, content: outcome.result.text, refusal: null },
+        message: {
+          role: 'assistant' as const,
+          content: calls.length > 0 && outcome.result.text === '' ? null : outcome.result.text,
+          refusal: null,
+          ...(calls.length > 0 ? { tool_calls: calls } : {}),
+        },
         logprobs: null,
         finish_reason: finish(outcome.result.finishReason),
       },
@@ -163,6 +285,19 @@ export function openaiStreamEncoder(requestId: string, includeUsage: boolean): S
         return sseData(chunk({ role: 'assistant', content: '' }, null));
       }
       if (e.type === 'delta') return sseData(chunk({ content: e.text }, null));
+      if (e.type === 'tool_call') {
+        // The first piece of a call carries its id, type and name, as OpenAI streams it.
+        const piece =
+          e.id !== undefined
+            ? {
+                index: e.index,
+                id: e.id,
+                type: 'function',
+                function: { name: e.name ?? '', arguments: e.argumentsDelta },
+              }
+            : { index: e.index, function: { arguments: e.argumentsDelta } };
+        return sseData(chunk({ tool_calls: [piece] }, null));
+      }
       if (e.model) model = e.model;
       const last = sseData(chunk({}, finish(e.finishReason)));
       return includeUsage
@@ -188,6 +323,9 @@ export const openaiDialect: Dialect<OpenAIChatRequest, OpenAIChatResponse> = {
     maxTokens: body.max_completion_tokens ?? body.max_tokens,
     topP: body.top_p,
     stop: openaiStop(body.stop),
+    tools: openaiTools(body),
+    toolChoice: openaiToolChoice(body.tool_choice),
+    responseFormat: openaiResponseFormat(body.response_format),
   }),
   wantsStream: (body) => body.stream === true,
   body: openaiCompletionBody,

@@ -81,6 +81,8 @@ export function platformStreamEncoder(requestId: string): SseEncoder<GatewayStre
         return '';
       }
       if (e.type === 'delta') return sseData({ chunk: e.text, index: index++ });
+      // The platform dialects take no tools, so no call comes; text is all they tell.
+      if (e.type === 'tool_call') return '';
       return sseData({
         finished: true,
         model: e.model || model,

@@ -34,6 +34,45 @@ export function messageWithDetails(err: ApiError): string {
     : err.message;
 }
 
-// Tool calling is not relayed yet: refusing is honest, silently dropping the tools would not be (and a
-// cached answer must never meet a request with tools).
+// For a dialect that does not relay tool calling (aisuite; the OpenAI and Anthropic dialects do): refusing
+// is honest, silently dropping the tools would not be (and a cached answer must never meet a request with
+// tools).
 export const NoTools = z.array(z.unknown()).max(0, 'Tool calling is not supported').optional();
+
+// Tool names as OpenAI and Anthropic both accept them; a cap on how many and how big, so a request's
+// tools cannot grow without bound (the body limit applies too).
+export const MAX_TOOLS = 128;
+export const MAX_TOOL_SCHEMA_BYTES = 64 * 1024;
+export const ToolName = z
+  .string()
+  .regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, underscores or dashes');
+export const ToolDescription = z.string().max(8192).optional();
+
+// A tool's JSON Schema: an object schema (its arguments are an object), of bounded size.
+export const ToolSchema = z
+  .record(z.string(), z.unknown())
+  .refine((s) => s.type === undefined || s.type === 'object', { message: "must be a schema of type 'object'" })
+  .refine((s) => JSON.stringify(s).length <= MAX_TOOL_SCHEMA_BYTES, {
+    message: `must be at most ${MAX_TOOL_SCHEMA_BYTES} bytes as JSON`,
+  });
+
+// A structured-output schema: any JSON Schema object, of bounded size.
+export const OutputSchema = z
+  .record(z.string(), z.unknown())
+  .refine((s) => JSON.stringify(s).length <= MAX_TOOL_SCHEMA_BYTES, {
+    message: `must be at most ${MAX_TOOL_SCHEMA_BYTES} bytes as JSON`,
+  });
+
+// Tool names must be unique, and a forced tool must be one of them.
+export function checkToolNames(names: string[], forced: string | undefined, ctx: z.RefinementCtx, path: string): void {
+  const seen = new Set<string>();
+  names.forEach((name, i) => {
+    if (seen.has(name)) {
+      ctx.addIssue({ code: 'custom', path: [path, i, 'name'], message: `duplicate tool name '${name}'` });
+    }
+    seen.add(name);
+  });
+  if (forced !== undefined && !seen.has(forced)) {
+    ctx.addIssue({ code: 'custom', path: ['tool_choice'], message: `no tool named '${forced}' is defined` });
+  }
+}

@@ -9,16 +9,18 @@ import { ApiError } from '../../../lib/errors';
 import { estimateTokens } from '../../../lib/tokens';
 import { parseRetryAfter, providerFailure, providerTimeout } from '../errors';
 import { upstreamFetch } from '../http';
-import type { ChatRequest, ChatResult, FinishReason, Provider, ProviderContext, StreamEvent } from '../types';
+import { checkedToolCalls, structuredAnswer, structuredAnswerOfText } from '../tools';
+import type { ChatRequest, ChatResult, FinishReason, Provider, ProviderContext, StreamEvent, ToolCall } from '../types';
 import {
+  anthropicCall,
   finishReason,
   MessageSchema,
   parseEvent,
   promptTokensOf,
-  requestParams,
   textOf,
+  toolUsesOf,
   usageOf,
-  type RequestBody,
+  type AnthropicCall,
 } from './wire';
 
 const ID = 'anthropic';
@@ -79,9 +81,9 @@ function mapError(err: unknown, signal: AbortSignal, fallback: string): ApiError
   return providerFailure(ID, err instanceof SyntaxError ? 'malformed-response' : fallback);
 }
 
-function params(request: ChatRequest): RequestBody {
-  const p = requestParams(request);
-  if (p.messages.length === 0) {
+function params(request: ChatRequest): AnthropicCall {
+  const p = anthropicCall(request);
+  if (p.body.messages.length === 0) {
     throw new ApiError('VALIDATION_ERROR', undefined, {
       details: [{ field: 'messages', message: 'must contain a user or assistant message with content' }],
     });
@@ -95,7 +97,7 @@ export const anthropicProvider: Provider = {
   isConfigured: (config) => config.ANTHROPIC_API_KEY !== undefined,
 
   async complete(request: ChatRequest, ctx: ProviderContext): Promise<ChatResult> {
-    const body = params(request);
+    const { body, structured } = params(request);
     let raw: unknown;
     try {
       raw = await client(ctx.config).messages.create({ ...body, stream: false }, { signal: ctx.signal });
@@ -105,11 +107,24 @@ export const anthropicProvider: Provider = {
     const parsed = MessageSchema.safeParse(raw);
     if (!parsed.success) throw providerFailure(ID, 'malformed-response');
     const { usage } = parsed.data;
+    let text = textOf(parsed.data.content);
+    const toolCalls: ToolCall[] = [];
+    let answered = false;
+    for (const use of toolUsesOf(parsed.data.content)) {
+      // The forced structured-output tool's input is the answer, not a call for the client to run.
+      if (structured && use.name === structured.tool.name && !answered) {
+        text = structuredAnswer(use.input, structured.wrapped);
+        answered = true;
+      } else toolCalls.push({ id: use.id, name: use.name, arguments: JSON.stringify(use.input) });
+    }
+    checkedToolCalls(ID, toolCalls);
+    const reason = finishReason(parsed.data.stop_reason);
     return {
-      text: textOf(parsed.data.content),
+      text,
       model: parsed.data.model,
-      finishReason: finishReason(parsed.data.stop_reason),
+      finishReason: toolCalls.length > 0 ? 'tool_calls' : reason === 'tool_calls' ? 'stop' : reason,
       usage: usageOf(promptTokensOf(usage), usage.output_tokens),
+      ...(toolCalls.length > 0 ? { toolCalls } : {}),
     };
   },
 
@@ -117,8 +132,13 @@ export const anthropicProvider: Provider = {
   // tokens) and message_delta (stop reason, output tokens). A stream that ends before message_stop
   // fails: it must never end silently.
   async *stream(request: ChatRequest, ctx: ProviderContext): AsyncIterable<StreamEvent> {
-    const body = params(request);
+    const { body, structured } = params(request);
     let model = request.model;
+    // Anthropic block index -> the tool call index the stream gives it (its tool_use blocks, in order).
+    const toolIndex = new Map<number, number>();
+    // The structured-output tool's block, whose input is gathered and given as the answer's text.
+    let structuredBlock: number | undefined;
+    let structuredJson = '';
     let promptTokens: number | undefined;
     let completionTokens: number | undefined;
     let reason: FinishReason = 'stop';
@@ -141,10 +161,31 @@ export const anthropicProvider: Provider = {
         }
         // Anything before message_start means we are not reading a Messages stream.
         if (!started) throw providerFailure(ID, 'malformed-chunk');
-        if (event.type === 'content_block_delta') {
+        if (event.type === 'content_block_start') {
+          const block = event.content_block;
+          if (block.type !== 'tool_use' || typeof block.id !== 'string' || typeof block.name !== 'string') continue;
+          if (structured && block.name === structured.tool.name && structuredBlock === undefined) {
+            structuredBlock = event.index;
+            continue;
+          }
+          const index = toolIndex.size;
+          toolIndex.set(event.index, index);
+          yield { type: 'tool_call', index, id: block.id, name: block.name, argumentsDelta: '' };
+        } else if (event.type === 'content_block_delta') {
           if (event.delta.type === 'text_delta' && typeof event.delta.text === 'string' && event.delta.text !== '') {
             text += event.delta.text;
             yield { type: 'delta', text: event.delta.text };
+          } else if (event.delta.type === 'input_json_delta' && typeof event.delta.partial_json === 'string') {
+            if (event.index === structuredBlock) {
+              structuredJson += event.delta.partial_json;
+              continue;
+            }
+            const index = toolIndex.get(event.index);
+            // Input for a block that never opened as tool_use: not a Messages stream we can follow.
+            if (index === undefined) throw providerFailure(ID, 'malformed-chunk');
+            if (event.delta.partial_json !== '') {
+              yield { type: 'tool_call', index, argumentsDelta: event.delta.partial_json };
+            }
           }
         } else if (event.type === 'message_delta') {
           if (event.delta.stop_reason !== null) reason = finishReason(event.delta.stop_reason);
@@ -161,6 +202,13 @@ export const anthropicProvider: Provider = {
     }
     // The SDK ends an aborted stream quietly, exactly like one the upstream cut short.
     if (!stopped) throw providerFailure(ID, ctx.signal.aborted ? 'aborted' : 'incomplete-stream');
+    if (structured && structuredBlock !== undefined) {
+      const answer = structuredAnswerOfText(structuredJson, structured.wrapped);
+      text += answer;
+      yield { type: 'delta', text: answer };
+    }
+    if (toolIndex.size > 0) reason = 'tool_calls';
+    else if (reason === 'tool_calls') reason = 'stop';
     yield {
       type: 'done',
       model,

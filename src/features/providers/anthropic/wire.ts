@@ -3,7 +3,8 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { z } from 'zod';
 import { hasImages, plainText } from '../messages';
-import type { ChatMessage, ChatRequest, FinishReason, Usage } from '../types';
+import { structuredTool, type StructuredTool } from '../tools';
+import type { ChatMessage, ChatRequest, FinishReason, ToolChoice, Usage } from '../types';
 
 // Anthropic requires max_tokens on every request.
 export const DEFAULT_MAX_TOKENS = 1024;
@@ -21,10 +22,24 @@ const UsageSchema = z.object({
   cache_read_input_tokens: maybeCount,
 });
 
-// Text blocks must carry text; other block kinds (tool_use, thinking, …) are accepted and ignored.
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+// Text blocks must carry text, tool_use blocks an id, a name and an object input; other block kinds
+// (thinking, …) are accepted and ignored.
 const ContentBlockSchema = z
-  .object({ type: z.string(), text: z.unknown().optional() })
-  .refine((b) => b.type !== 'text' || typeof b.text === 'string');
+  .object({
+    type: z.string(),
+    text: z.unknown().optional(),
+    id: z.unknown().optional(),
+    name: z.unknown().optional(),
+    input: z.unknown().optional(),
+  })
+  .refine((b) => b.type !== 'text' || typeof b.text === 'string')
+  .refine(
+    (b) =>
+      b.type !== 'tool_use' ||
+      (typeof b.id === 'string' && b.id !== '' && typeof b.name === 'string' && b.name !== '' && isRecord(b.input)),
+  );
 
 export const MessageSchema = z.object({
   type: z.literal('message'),
@@ -42,8 +57,21 @@ const ContentBlockDeltaSchema = z.object({
   type: z.literal('content_block_delta'),
   index: count,
   delta: z
-    .object({ type: z.string(), text: z.unknown().optional() })
-    .refine((d) => d.type !== 'text_delta' || typeof d.text === 'string'),
+    .object({ type: z.string(), text: z.unknown().optional(), partial_json: z.unknown().optional() })
+    .refine((d) => d.type !== 'text_delta' || typeof d.text === 'string')
+    .refine((d) => d.type !== 'input_json_delta' || typeof d.partial_json === 'string'),
+});
+// A tool_use block opens with its id and name (its input arrives as input_json_delta pieces).
+const ContentBlockStartSchema = z.object({
+  type: z.literal('content_block_start'),
+  index: count,
+  content_block: z
+    .object({ type: z.string(), id: z.unknown().optional(), name: z.unknown().optional() })
+    .refine(
+      (b) =>
+        b.type !== 'tool_use' ||
+        (typeof b.id === 'string' && b.id !== '' && typeof b.name === 'string' && b.name !== ''),
+    ),
 });
 const MessageDeltaSchema = z.object({
   type: z.literal('message_delta'),
@@ -59,6 +87,7 @@ const MessageStopSchema = z.object({ type: z.literal('message_stop') });
 
 const EventSchema = z.discriminatedUnion('type', [
   MessageStartSchema,
+  ContentBlockStartSchema,
   ContentBlockDeltaSchema,
   MessageDeltaSchema,
   MessageStopSchema,
@@ -66,9 +95,15 @@ const EventSchema = z.discriminatedUnion('type', [
 export type WireEvent = z.infer<typeof EventSchema>;
 
 const EventHeadSchema = z.object({ type: z.string() });
-const CONSUMED_EVENTS = new Set(['message_start', 'content_block_delta', 'message_delta', 'message_stop']);
+const CONSUMED_EVENTS = new Set([
+  'message_start',
+  'content_block_start',
+  'content_block_delta',
+  'message_delta',
+  'message_stop',
+]);
 
-// undefined = malformed; 'ignore' = a well-formed event we have no use for (content_block_start/stop,
+// undefined = malformed; 'ignore' = a well-formed event we have no use for (content_block_stop,
 // ping, and event types added after this was written, which Anthropic says clients must tolerate).
 // `error` events never get here: the SDK turns them into an APIError.
 export function parseEvent(raw: unknown): WireEvent | 'ignore' | undefined {
@@ -111,12 +146,45 @@ export function usageOf(promptTokens: number, completionTokens: number): Usage {
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }
 
-type Block = Anthropic.TextBlockParam | Anthropic.ImageBlockParam;
+// The tool_use blocks of an answer, as {id, name, input}.
+export function toolUsesOf(
+  content: z.infer<typeof MessageSchema>['content'],
+): { id: string; name: string; input: Record<string, unknown> }[] {
+  return content.flatMap((b) =>
+    b.type === 'tool_use' && typeof b.id === 'string' && typeof b.name === 'string' && isRecord(b.input)
+      ? [{ id: b.id, name: b.name, input: b.input }]
+      : [],
+  );
+}
+
+type Block =
+  Anthropic.TextBlockParam | Anthropic.ImageBlockParam | Anthropic.ToolUseBlockParam | Anthropic.ToolResultBlockParam;
 type Turn = { role: 'user' | 'assistant'; content: string | Block[] };
+
+// A tool call's input must be an object; arguments that are not one (the model's own broken JSON, sent
+// back in the history) go as an empty object rather than failing the whole call.
+function inputOf(args: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(args);
+    return isRecord(v) ? v : {};
+  } catch {
+    return {};
+  }
+}
 
 // A user message with images becomes Anthropic blocks, each image a base64 `source`; empty text blocks
 // (which Anthropic rejects) are left out. Anything else is plain text, exactly as before.
 function turnContent(m: ChatMessage, i: number): string | Block[] {
+  if (m.role === 'tool') {
+    return [{ type: 'tool_result', tool_use_id: m.toolCallId ?? '', content: plainText(m, i, 'anthropic') }];
+  }
+  if (m.role === 'assistant' && m.toolCalls !== undefined && m.toolCalls.length > 0) {
+    const text = plainText(m, i, 'anthropic').trimEnd();
+    return [
+      ...(text.trim() === '' ? [] : [{ type: 'text' as const, text }]),
+      ...m.toolCalls.map((c) => ({ type: 'tool_use' as const, id: c.id, name: c.name, input: inputOf(c.arguments) })),
+    ];
+  }
   // plainText refuses images outside a user message.
   if (typeof m.content === 'string' || m.role !== 'user' || !hasImages([m])) return plainText(m, i, 'anthropic');
   return m.content.flatMap((p): Block[] => {
@@ -130,8 +198,9 @@ const blocksOf = (content: string | Block[]): Block[] =>
   typeof content === 'string' ? [{ type: 'text', text: content }] : content;
 
 // System messages become the top-level `system` prompt. The rest must alternate user/assistant and
-// open with the user: consecutive same-role messages are merged, a conversation that opens with the
-// assistant gets a stand-in user turn, and empty messages (which Anthropic rejects) are dropped.
+// open with the user: consecutive same-role messages are merged (so consecutive tool results become one
+// user turn, as Anthropic requires), a conversation that opens with the assistant gets a stand-in user
+// turn, and empty messages (which Anthropic rejects) are dropped.
 export function toAnthropicConversation(messages: ChatMessage[]): { system: string | undefined; turns: Turn[] } {
   const system = messages
     .map((m, i) => (m.role === 'system' ? plainText(m, i, 'anthropic') : ''))
@@ -142,8 +211,9 @@ export function toAnthropicConversation(messages: ChatMessage[]): { system: stri
     if (m.role === 'system') continue;
     const content = turnContent(m, i);
     if (typeof content === 'string' ? content.trim() === '' : content.length === 0) continue;
+    const role = m.role === 'assistant' ? 'assistant' : 'user';
     const last = turns.at(-1);
-    if (last?.role !== m.role) turns.push({ role: m.role, content });
+    if (last?.role !== role) turns.push({ role, content });
     else if (typeof last.content === 'string' && typeof content === 'string') last.content += `\n\n${content}`;
     else last.content = [...blocksOf(last.content), ...blocksOf(content)];
   }
@@ -158,13 +228,55 @@ export function toAnthropicConversation(messages: ChatMessage[]): { system: stri
 // sampling parameters (the SDK's MessageCreateParams no longer declares them).
 export type RequestBody = Omit<Anthropic.MessageCreateParamsNonStreaming, 'stream'>;
 
-export function requestParams(request: ChatRequest): RequestBody {
+function toolChoice(choice: ToolChoice): Anthropic.ToolChoice {
+  if (choice === 'auto') return { type: 'auto' };
+  if (choice === 'none') return { type: 'none' };
+  if (choice === 'required') return { type: 'any' };
+  return { type: 'tool', name: choice.name };
+}
+
+// Tools, and structured output as a forced tool: alone it is forced by name; beside the caller's own
+// tools the model must call one of them or it ('any').
+function toolParams(request: ChatRequest, structured: StructuredTool | undefined) {
+  const own = request.toolChoice === 'none' && structured ? [] : (request.tools ?? []);
+  const tools = [...own, ...(structured ? [structured.tool] : [])].map((t): Anthropic.Tool => ({
+    name: t.name,
+    ...(t.description !== undefined ? { description: t.description } : {}),
+    input_schema: t.parameters as Anthropic.Tool.InputSchema,
+  }));
+  if (tools.length === 0) return {};
+  const choice: Anthropic.ToolChoice | undefined = structured
+    ? own.length > 0
+      ? { type: 'any' }
+      : { type: 'tool', name: structured.tool.name }
+    : request.toolChoice !== undefined
+      ? toolChoice(request.toolChoice)
+      : undefined;
+  return { tools, ...(choice !== undefined ? { tool_choice: choice } : {}) };
+}
+
+export interface AnthropicCall {
+  body: RequestBody;
+  // Set when structured output goes as a forced tool: its input is the answer's text.
+  structured: StructuredTool | undefined;
+}
+
+export function anthropicCall(request: ChatRequest): AnthropicCall {
   const { system, turns } = toAnthropicConversation(request.messages);
+  const structured = request.responseFormat ? structuredTool(request.responseFormat) : undefined;
   return {
-    model: request.model,
-    max_tokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
-    messages: turns,
-    ...(system !== undefined ? { system } : {}),
-    ...(request.stop !== undefined && request.stop.length > 0 ? { stop_sequences: request.stop } : {}),
+    body: {
+      model: request.model,
+      max_tokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
+      messages: turns,
+      ...(system !== undefined ? { system } : {}),
+      ...(request.stop !== undefined && request.stop.length > 0 ? { stop_sequences: request.stop } : {}),
+      ...toolParams(request, structured),
+    },
+    structured,
   };
+}
+
+export function requestParams(request: ChatRequest): RequestBody {
+  return anthropicCall(request).body;
 }

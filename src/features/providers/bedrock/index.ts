@@ -8,14 +8,17 @@ import type { ChatRequest, ChatResult, Provider, ProviderContext, StreamEvent } 
 import { abortable, startDeadline, type Deadline } from './deadline';
 import { EventStreamDecoder, EventStreamError } from './event-stream';
 import {
+  answerOf,
   BEDROCK,
   converseBody,
   ConverseResponseSchema,
   ConverseStreamState,
   errorName,
   finishReason,
+  structuredOf,
   usageOf,
 } from './wire';
+import { checkedToolCalls } from '../tools';
 
 const EVENT_STREAM = 'application/vnd.amazon.eventstream';
 
@@ -114,11 +117,15 @@ export const bedrockProvider: Provider = {
       }
       const parsed = ConverseResponseSchema.safeParse(json);
       if (!parsed.success) throw providerFailure(BEDROCK, 'malformed-response');
+      const { text, toolCalls } = answerOf(parsed.data.output.message.content, structuredOf(request));
+      checkedToolCalls(BEDROCK, toolCalls);
+      const reason = finishReason(parsed.data.stopReason);
       return {
-        text: parsed.data.output.message.content.map((b) => b.text ?? '').join(''),
+        text,
         model: request.model,
-        finishReason: finishReason(parsed.data.stopReason),
+        finishReason: toolCalls.length > 0 ? 'tool_calls' : reason === 'tool_calls' ? 'stop' : reason,
         usage: usageOf(parsed.data.usage),
+        ...(toolCalls.length > 0 ? { toolCalls } : {}),
       };
     } catch (err) {
       throw mapError(err, deadline, ctx.signal);
@@ -140,17 +147,14 @@ export const bedrockProvider: Provider = {
       }
       reader = res.body.getReader();
       const decoder = new EventStreamDecoder();
-      const state = new ConverseStreamState(request.model);
+      const state = new ConverseStreamState(request.model, structuredOf(request));
       for (;;) {
         deadline.arm();
         const { done, value } = await abortable(reader.read(), deadline.signal);
         // While the consumer holds a delta, the upstream is not being waited on.
         deadline.pause();
         if (done) break;
-        for (const event of decoder.push(value)) {
-          const text = state.apply(event);
-          if (text !== undefined) yield { type: 'delta', text };
-        }
+        for (const event of decoder.push(value)) yield* state.events(event);
       }
       drained = true;
       if (decoder.buffered > 0) throw providerFailure(BEDROCK, 'truncated-event-stream');

@@ -8,7 +8,9 @@ import type {
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionMessageParam,
   ChatCompletionCreateParamsStreaming,
+  ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions';
+import type { ResponseFormatJSONObject, ResponseFormatJSONSchema } from 'openai/resources/shared';
 import type { CreateEmbeddingResponse, EmbeddingCreateParams } from 'openai/resources/embeddings';
 import { z } from 'zod';
 import type { Config } from '../../../config';
@@ -17,6 +19,7 @@ import { SseParseError, SseParser, type SseEvent } from '../../../lib/sse-parser
 import { estimateTokens } from '../../../lib/tokens';
 import { parseRetryAfter, providerFailure, providerTimeout } from '../errors';
 import { upstreamFetch } from '../http';
+import { openAIAudio } from './audio';
 import { contentText, plainText, UsageSchema } from '../messages';
 import type {
   ChatMessage,
@@ -27,8 +30,11 @@ import type {
   ProviderContext,
   ProviderId,
   StreamEvent,
+  ToolCall,
+  ToolChoice,
   Usage,
 } from '../types';
+import { checkedToolCalls } from '../tools';
 
 // What distinguishes one OpenAI-wire vendor from another: where it lives and which key it takes.
 export interface OpenAICompatibleSpec {
@@ -43,17 +49,39 @@ export interface OpenAICompatibleSpec {
 }
 
 // Types describe answers but do not check them; a proxy or a broken upstream can send anything.
+// A function call; `custom` tool calls (never asked for here) are accepted by the schema and refused below.
+const ToolCallWireSchema = z.object({
+  id: z.string(),
+  type: z.string().optional(),
+  function: z.object({ name: z.string(), arguments: z.string() }).optional(),
+  custom: z.unknown().optional(),
+});
 const CompletionSchema = z.object({
   model: z.string(),
   choices: z
-    .array(z.object({ message: z.object({ content: z.string().nullable() }), finish_reason: z.string().nullable() }))
+    .array(
+      z.object({
+        message: z.object({ content: z.string().nullable(), tool_calls: z.array(ToolCallWireSchema).nullish() }),
+        finish_reason: z.string().nullable(),
+      }),
+    )
     .min(1),
   usage: UsageSchema.nullish(),
+});
+// One piece of a streamed tool call: the first piece of an index carries its id and name.
+const ToolCallPieceSchema = z.object({
+  index: z.number().int().nonnegative().max(1023),
+  id: z.string().nullish(),
+  type: z.string().nullish(),
+  function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
 });
 const ChunkSchema = z.object({
   model: z.string().optional(),
   choices: z.array(
-    z.object({ delta: z.object({ content: z.string().nullish() }).nullish(), finish_reason: z.string().nullish() }),
+    z.object({
+      delta: z.object({ content: z.string().nullish(), tool_calls: z.array(ToolCallPieceSchema).nullish() }).nullish(),
+      finish_reason: z.string().nullish(),
+    }),
   ),
   usage: UsageSchema.nullish(),
 });
@@ -120,6 +148,21 @@ function usageOf(raw: z.infer<typeof UsageSchema> | null | undefined, request: C
 // A string stays a string (text-only calls are sent as they always were); a user message with images
 // becomes OpenAI's content parts, each image an `image_url` holding a `data:` URL.
 function wireMessage(m: ChatMessage, i: number, provider: ProviderId): ChatCompletionMessageParam {
+  if (m.role === 'tool') {
+    return { role: 'tool', tool_call_id: m.toolCallId ?? '', content: plainText(m, i, provider) };
+  }
+  if (m.role === 'assistant' && m.toolCalls !== undefined && m.toolCalls.length > 0) {
+    const text = plainText(m, i, provider);
+    return {
+      role: 'assistant',
+      content: text === '' ? null : text,
+      tool_calls: m.toolCalls.map((c) => ({
+        id: c.id,
+        type: 'function',
+        function: { name: c.name, arguments: c.arguments },
+      })),
+    };
+  }
   if (typeof m.content === 'string' || m.role !== 'user') return { role: m.role, content: plainText(m, i, provider) };
   return {
     role: 'user',
@@ -131,10 +174,56 @@ function wireMessage(m: ChatMessage, i: number, provider: ProviderId): ChatCompl
   };
 }
 
+function toolChoice(choice: ToolChoice): ChatCompletionToolChoiceOption {
+  return typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } };
+}
+
+function responseFormat(request: ChatRequest): ResponseFormatJSONObject | ResponseFormatJSONSchema | undefined {
+  const f = request.responseFormat;
+  if (f === undefined) return undefined;
+  if (f.type === 'json_object') return { type: 'json_object' };
+  return {
+    type: 'json_schema',
+    json_schema: { name: f.name, schema: f.schema, ...(f.strict !== undefined ? { strict: f.strict } : {}) },
+  };
+}
+
+// Tools go only when there are some (tool_choice without tools is refused by OpenAI).
+function toolParams(request: ChatRequest) {
+  const tools = request.tools ?? [];
+  const format = responseFormat(request);
+  return {
+    ...(tools.length > 0
+      ? {
+          tools: tools.map((t) => ({
+            type: 'function' as const,
+            function: {
+              name: t.name,
+              ...(t.description !== undefined ? { description: t.description } : {}),
+              parameters: t.parameters,
+            },
+          })),
+          ...(request.toolChoice !== undefined ? { tool_choice: toolChoice(request.toolChoice) } : {}),
+        }
+      : {}),
+    ...(format !== undefined ? { response_format: format } : {}),
+  };
+}
+
+// The calls of an answer, checked: a call that is not a function call with an id and a name is malformed.
+function toolCallsOf(raw: z.infer<typeof ToolCallWireSchema>[] | null | undefined, provider: ProviderId): ToolCall[] {
+  const calls = (raw ?? []).map((c) => {
+    if (c.function === undefined) throw providerFailure(provider, 'malformed-tool-call');
+    return { id: c.id, name: c.function.name, arguments: c.function.arguments };
+  });
+  return checkedToolCalls(provider, calls);
+}
+
 function params(request: ChatRequest, provider: ProviderId) {
   return {
     model: request.model,
     messages: request.messages.map((m, i) => wireMessage(m, i, provider)),
+    ...toolParams(request),
     ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
     ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
     ...(request.topP !== undefined ? { top_p: request.topP } : {}),
@@ -244,6 +333,8 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
   }
 
   return {
+    // POST /audio/transcriptions and /audio/speech (./audio.ts).
+    ...openAIAudio(spec),
     id: spec.id,
     defaultModel: spec.defaultModel,
     isConfigured: (config) =>
@@ -256,11 +347,14 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
       if (!parsed.success) throw providerFailure(spec.id, 'malformed-response');
       const choice = parsed.data.choices[0];
       const text = choice?.message.content ?? '';
+      const toolCalls = toolCallsOf(choice?.message.tool_calls, spec.id);
       return {
         text,
         model: parsed.data.model,
-        finishReason: finishReason(choice?.finish_reason),
+        // Some servers (Ollama) say 'stop' when they answered with calls.
+        finishReason: toolCalls.length > 0 ? 'tool_calls' : finishReason(choice?.finish_reason),
         usage: usageOf(parsed.data.usage, request, text),
+        ...(toolCalls.length > 0 ? { toolCalls } : {}),
       };
     },
 
@@ -282,6 +376,8 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
       let usage: z.infer<typeof UsageSchema> | null | undefined;
       let chunks = 0;
       let drained = reader === undefined;
+      // Tool call indexes seen so far: the first piece of each must name the call.
+      const calls = new Set<number>();
       try {
         reading: while (reader) {
           let read: ReadableStreamReadResult<Uint8Array>;
@@ -323,6 +419,19 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
                 text += delta;
                 yield { type: 'delta', text: delta };
               }
+              for (const piece of choice.delta?.tool_calls ?? []) {
+                const first = !calls.has(piece.index);
+                const id = piece.id ?? undefined;
+                const name = piece.function?.name ?? undefined;
+                if (first && (!id || !name)) throw providerFailure(spec.id, 'malformed-tool-call');
+                calls.add(piece.index);
+                yield {
+                  type: 'tool_call',
+                  index: piece.index,
+                  ...(first ? { id, name } : {}),
+                  argumentsDelta: piece.function?.arguments ?? '',
+                };
+              }
               if (choice.finish_reason) reason = finishReason(choice.finish_reason);
             }
           }
@@ -335,6 +444,7 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
       // A body with no event at all (e.g. a JSON or truncated answer to a stream request) is not an empty
       // answer: it is a failure, and before the first token, so the router may still retry or fail over.
       if (chunks === 0) throw providerFailure(spec.id, 'malformed-stream');
+      if (calls.size > 0 && reason === 'stop') reason = 'tool_calls';
       yield { type: 'done', model, finishReason: reason, usage: usageOf(usage, request, text) };
     },
 

@@ -1,0 +1,1 @@
+export { promptCompilerRoutes } from './routes';
