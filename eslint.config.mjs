@@ -11,6 +11,7 @@ export default tseslint.config(
       '.wrangler/**',
       '.tmp/**',
       'public/vendor/**',
+      'public/app/**',
       'src/worker-configuration.d.ts',
     ],
   },

@@ -89,6 +89,7 @@ export default defineConfig(async () => {
           test: {
             name: 'e2e',
             include: ['test/e2e/**/*.test.ts'],
+            globalSetup: ['./test/e2e/build-web.ts'],
             environment: 'node',
             testTimeout: 60_000,
             hookTimeout: 120_000,

@@ -17,6 +17,24 @@ const persist = extra.includes('--persist-to') ? ['--persist-to', extra[extra.in
 
 spawnSync(process.execPath, [join(root, 'scripts', 'copy-vendor.mjs')], { stdio: 'inherit' });
 
+// The web app (web/ → public/app/): built once before the server starts, so the first page is there, then
+// rebuilt on every change while the server runs. EDGEWAY_WEB=skip leaves it as it is (the e2e tests build
+// it once for all their servers); EDGEWAY_WEB=once builds without watching.
+const vite = join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'vite.cmd' : 'vite');
+const webConfig = ['--config', join(root, 'web', 'vite.config.ts')];
+const webMode = process.env.EDGEWAY_WEB ?? 'watch';
+let watcher;
+if (webMode !== 'skip') {
+  const built = spawnSync(vite, ['build', ...webConfig], { cwd: root, env, stdio: 'inherit' });
+  if (built.status !== 0) {
+    console.error('dev: building the web app failed');
+    process.exit(built.status ?? 1);
+  }
+  if (webMode === 'watch') {
+    watcher = spawn(vite, ['build', '--watch', ...webConfig], { cwd: root, env, stdio: 'inherit' });
+  }
+}
+
 const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', ...persist], {
   cwd: root,
   env: { ...env, CI: 'true' },
@@ -35,5 +53,13 @@ const args = [
   ...extra,
 ];
 const child = spawn(wrangler, args, { cwd: root, env, stdio: 'inherit' });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    watcher?.kill(signal);
+    child.kill(signal);
+  });
+}
+child.on('exit', (code, signal) => {
+  watcher?.kill('SIGTERM');
+  process.exit(code ?? (signal ? 1 : 0));
+});

@@ -117,6 +117,8 @@ export async function startDevServer(options: StartOptions = {}): Promise<DevSer
       WRANGLER_SEND_METRICS: 'false',
       CI: 'true',
       NO_COLOR: '1',
+      // The e2e project's global setup built the web app once (test/e2e/build-web.ts).
+      EDGEWAY_WEB: 'skip',
     },
   });
   const pid = child.pid;

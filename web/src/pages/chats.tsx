@@ -1,0 +1,7 @@
+// Being built (issue 15): replaced by the page itself.
+import type { PageProps } from '../app';
+import { Page } from '../ui/components';
+
+export function ChatsPage(_props: PageProps) {
+  return <Page title="chats">{null}</Page>;
+}
