@@ -89,7 +89,7 @@ describe('leases across several isolates', () => {
       }
       expect({ round, total }).toEqual({ round, total: limit });
     }
-  });
+  }, 30_000);
 });
 
 describe('an isolate with a lease', () => {
