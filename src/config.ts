@@ -177,6 +177,9 @@ const ConfigSchema = z
     FALLBACK_MODELS: list,
     SSE_KEEPALIVE_MS: int(15_000, 10, 300_000),
     STREAM_HOLD_MS: int(1_000, 0, 60_000),
+    // A pause between the local model's streamed words (0: none), so a slow model can be shown offline:
+    // an answer seen growing, a stream stopped halfway. Development and demos only; hosted providers ignore it.
+    LOCAL_STREAM_DELAY_MS: int(0, 0, 5_000),
     CACHE_TTL_SECONDS: int(3_600, 60, 30 * 86_400),
     // Per client (API key, else user, else IP): a token bucket of RATE_LIMIT_BURST refilled at
     // RATE_LIMIT_PER_MINUTE (100/min, burst 20). Per organization per hour by tier.

@@ -23,7 +23,7 @@ import { dataFrames, parseSse } from '../helpers/sse';
 const DAY = 86_400_000;
 
 interface Usage {
-  api_usage: { date: string; requests: number; tokens: number; avg_response_time: number | null }[];
+  api_usage: ({ date: string } & Figures)[];
   runs_summary: {
     total_runs: number;
     completed_runs: number;
@@ -33,6 +33,18 @@ interface Usage {
   };
   top_projects: { project_id: string; project_name: string; run_count: number; success_rate: number | null }[];
   integration_usage: Record<string, number>;
+  by_model: ({ model: string; provider: string } & Figures)[];
+  by_provider: ({ provider: string } & Figures)[];
+}
+
+interface Figures {
+  requests: number;
+  tokens: number;
+  cost_usd: number;
+  avg_response_time: number | null;
+  errors: number;
+  cache_hits: number;
+  cache_misses: number;
 }
 
 interface Performance {
@@ -248,7 +260,11 @@ describe('GET /analytics/usage and /analytics/performance: the AI calls an organ
       date: isoDay(at.threeDays),
       requests: 2,
       tokens: 32,
+      cost_usd: 0,
       avg_response_time: 300,
+      errors: 0,
+      cache_hits: 0,
+      cache_misses: 0,
     });
     expect(byDate.get(isoDay(at.recent))).toMatchObject({ requests: 1, tokens: 7, avg_response_time: 100 });
     expect(week.api_usage.reduce((n, b) => n + b.requests, 0)).toBe(3);
@@ -290,6 +306,91 @@ describe('GET /analytics/usage and /analytics/performance: the AI calls an organ
     );
     expect(hours.api_usage.length).toBeLessThanOrEqual(7 * 24 + 1);
     expect(hours.api_usage.length).toBeGreaterThanOrEqual(7 * 24 - 1);
+  });
+
+  it('counts cost, errors and cache answers per bucket, and breaks the window down by model and provider', async () => {
+    const log = capturing();
+    const o = log.overrides;
+    const owner = await register(undefined, o);
+    const org = owner.organizationId;
+    const now = Date.now();
+    const call = (model: string, provider: string, fields: Partial<RequestEvent> = {}) =>
+      event(org, { ts: now - 60_000, model, provider, prompt_tokens: 2, completion_tokens: 3, ...fields });
+    await deliver([
+      call('gpt-4o-mini', 'openai', { cost_usd: 0.001, cache_status: 'MISS', latency_ms: 100 }),
+      call('gpt-4o-mini', 'openai', { cost_usd: 0, cache_status: 'HIT', latency_ms: 2 }),
+      call('gpt-4o-mini', 'openai', { cost_usd: 0.002, cache_status: 'MISS', latency_ms: 300 }),
+      call('claude-3-5-haiku', 'anthropic', { cost_usd: 0.004, cache_status: 'BYPASS', latency_ms: 200 }),
+      call('claude-3-5-haiku', 'anthropic', {
+        status: 502,
+        error_code: 'PROVIDER_ERROR',
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        latency_ms: 50,
+      }),
+      // A request that named no model (a list, a sign-in): in the series, in no breakdown.
+      event(org, { ts: now - 60_000, route: '/api/v1/chats', method: 'GET', status: 404, latency_ms: 8 }),
+      // Yesterday's call: in the two-day window only.
+      call('gpt-4o-mini', 'openai', { ts: now - 86_400_000, cost_usd: 0.01, cache_status: 'HIT' }),
+    ]);
+
+    const day = await getJson<Usage>('/api/v1/analytics/usage?days=1&granularity=day', owner, o);
+    expect(day.api_usage).toEqual([
+      {
+        date: isoDay(now),
+        requests: 6,
+        tokens: 20,
+        cost_usd: 0.007,
+        avg_response_time: (100 + 2 + 300 + 200 + 50 + 8) / 6,
+        errors: 2,
+        cache_hits: 1,
+        cache_misses: 2,
+      },
+    ]);
+    expect(day.by_model).toEqual([
+      {
+        model: 'gpt-4o-mini',
+        provider: 'openai',
+        requests: 3,
+        tokens: 15,
+        cost_usd: 0.003,
+        avg_response_time: 134,
+        errors: 0,
+        cache_hits: 1,
+        cache_misses: 2,
+      },
+      {
+        model: 'claude-3-5-haiku',
+        provider: 'anthropic',
+        requests: 2,
+        tokens: 5,
+        cost_usd: 0.004,
+        avg_response_time: 125,
+        errors: 1,
+        cache_hits: 0,
+        cache_misses: 0,
+      },
+    ]);
+    expect(day.by_provider.map((p) => [p.provider, p.requests, p.cost_usd, p.errors])).toEqual([
+      ['openai', 3, 0.003, 0],
+      ['anthropic', 2, 0.004, 1],
+    ]);
+
+    // Hours come from the minute rollups: the same figures in the current hour.
+    const hourly = await getJson<Usage>('/api/v1/analytics/usage?days=1&granularity=hour', owner, o);
+    expect(hourly.api_usage.at(-1)).toMatchObject({ requests: 6, cost_usd: 0.007, errors: 2, cache_hits: 1 });
+    expect(hourly.by_model.map((m) => [m.model, m.requests])).toEqual([
+      ['gpt-4o-mini', 3],
+      ['claude-3-5-haiku', 2],
+    ]);
+
+    // Two days take yesterday's hit in.
+    const two = await getJson<Usage>('/api/v1/analytics/usage?days=2&granularity=day', owner, o);
+    expect(two.api_usage.map((b) => [b.requests, b.cache_hits, b.cost_usd])).toEqual([
+      [1, 1, 0.01],
+      [6, 1, 0.007],
+    ]);
+    expect(two.by_model[0]).toMatchObject({ model: 'gpt-4o-mini', requests: 4, cache_hits: 2, cost_usd: 0.013 });
   });
 
   it('gives exact percentiles, error rates and the busiest second of the window', async () => {

@@ -92,14 +92,17 @@ function callback(path: string, start: Started, overrides = googleEnv()): Promis
   return call(path, { headers: { cookie: start.cookie } }, overrides);
 }
 
-// Login → provider → callback → login-success-redirect; answers the validate-token path.
+// Login → provider → callback → login-success-redirect (to the web app's landing, which spends the token at
+// validate-token); answers the validate-token path the app calls.
 async function toValidateToken(email: string, knobs: Record<string, string> = {}, overrides = googleEnv()) {
   const start = await startLogin(overrides);
   const res = await callback(await atProvider(start, email, knobs), start, overrides);
   expect(res.status).toBe(302);
   const hop = await call(pathOf(res.headers.get('location')), {}, overrides);
   expect(hop.status).toBe(302);
-  return pathOf(hop.headers.get('location'));
+  const landing = hop.headers.get('location') ?? '';
+  expect(landing).toMatch(/^\/app\/#\/oauth\?token=/);
+  return `/api/v1/auth/validate-token?${landing.split('?')[1] ?? ''}`;
 }
 
 interface SignedIn {
@@ -165,10 +168,13 @@ describe('OAuth sign-in (seed 004)', () => {
     expect(hopPath).toMatch(/^\/api\/v1\/auth\/login-success-redirect\?token=[A-Za-z0-9_-]{43}$/);
     expect(await env.DB.prepare('SELECT 1 FROM oauth_states WHERE state = ?').bind(start.state).first()).toBeNull();
 
+    // The hop hands the token to the web app's landing page, in the URL fragment; the app spends it at
+    // validate-token (web/src/pages/oauth-callback.tsx), as done here.
     const hop = await call(hopPath, {}, googleEnv());
     expect(hop.status).toBe(302);
-    const validatePath = pathOf(hop.headers.get('location'));
-    expect(validatePath).toBe(hopPath.replace('/login-success-redirect?', '/validate-token?'));
+    const token = new URLSearchParams(hopPath.split('?')[1]).get('token') ?? '';
+    expect(hop.headers.get('location')).toBe(`/app/#/oauth?token=${token}`);
+    const validatePath = `/api/v1/auth/validate-token?token=${token}`;
 
     const res = await call(validatePath, {}, googleEnv());
     expect(res.status).toBe(200);

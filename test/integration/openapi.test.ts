@@ -42,6 +42,8 @@ const OPERATIONS: Record<string, [string, keyof typeof SECURITY]> = {
   'post /api/v1/auth/refresh': ['refreshSession', 'public'],
   'post /api/v1/auth/logout': ['logoutUser', 'public'],
   'get /api/v1/auth/me': ['getCurrentUser', 'signedIn'],
+  'get /api/v1/auth/organizations': ['listMyOrganizations', 'signedIn'],
+  'post /api/v1/auth/switch-organization': ['switchOrganization', 'signedIn'],
   'get /api/v1/auth/{provider}/login': ['startOAuthLogin', 'public'],
   'get /api/v1/auth/{provider}/callback': ['completeOAuthLogin', 'public'],
   'get /api/v1/auth/login-success-redirect': ['forwardLoginToken', 'public'],

@@ -46,6 +46,11 @@ const EXPECTED: Record<string, Expected> = {
   'GET /api/v1/auth/validate-token': 'public',
   // Seed 004: GET /me needs authentication, any role.
   'GET /api/v1/auth/me': 'signed-in',
+  // The caller's own organizations, and moving their session to another of them. A key may list (only its
+  // own organization) but never switch (403, decided inside): the harmless empty body here is a 400 before
+  // that, so every signed-in carrier counts as handled; test/integration/switch-organization.test.ts has it.
+  'GET /api/v1/auth/organizations': 'signed-in',
+  'POST /api/v1/auth/switch-organization': 'signed-in',
   // "member: + AI calls"; anonymous where ALLOW_ANONYMOUS is on (seeds 000 and 002).
   'POST /api/v1/requests': 'ai',
   'POST /api/v1/chat/completion': 'ai',

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { PUBLIC, protect, SIGNED_IN } from './access';
+import { PUBLIC, protect, SIGNED_IN, signedIn } from './access';
 import { clearAuthCookies, setAuthCookies } from './cookies';
 import { identify, REFRESH_COOKIE } from './identity';
 import { verifyAccessToken } from './jwt';
@@ -9,8 +9,9 @@ import { checkLoginRate, clientIp } from './login-limit';
 import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords';
 import { createSession, type IssuedTokens, revokeSession, rotateRefreshToken } from './sessions';
 import { emailAllowed } from './whitelist';
+import { asc, eq } from 'drizzle-orm';
 import { getDb } from '../../db/client';
-import { ROLES } from '../../db/schema';
+import { memberships, organizations, ROLES } from '../../db/schema';
 import { createUserWithOrganization, findUser, findUserByEmail, membershipRole, userCount, userView } from './users';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../lib/errors';
@@ -241,5 +242,85 @@ authRoutes.openapi(
     const user = who ? await findUser(getDb(c.env.DB), who.userId) : undefined;
     if (!who || !user) throw new ApiError('AUTHENTICATION_REQUIRED');
     return c.json(userView(user, who.organizationId, who.role), 200);
+  },
+);
+
+const MembershipSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    slug: z.string(),
+    role: z.enum(ROLES),
+    current: z.boolean().openapi({ description: 'The organization this credential acts in' }),
+  })
+  .openapi('Membership');
+
+authRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/auth/organizations',
+    operationId: 'listMyOrganizations',
+    tags: ['auth'],
+    summary: 'The organizations the caller belongs to, with their role in each (an API key: only its own)',
+    middleware: [protect(SIGNED_IN)],
+    responses: {
+      200: {
+        description: 'Organizations',
+        content: { 'application/json': { schema: z.object({ data: z.array(MembershipSchema) }) } },
+      },
+      ...errorResponses(401),
+    },
+  }),
+  async (c) => {
+    const who = await signedIn(c);
+    const rows = await getDb(c.env.DB)
+      .select({ id: organizations.id, name: organizations.name, slug: organizations.slug, role: memberships.role })
+      .from(memberships)
+      .innerJoin(organizations, eq(organizations.id, memberships.organizationId))
+      .where(eq(memberships.userId, who.userId))
+      .orderBy(asc(organizations.name), asc(organizations.id))
+      .all();
+    // A key belongs to one organization: it does not reveal its creator's other memberships.
+    const visible = who.via === 'api_key' ? rows.filter((r) => r.id === who.organizationId) : rows;
+    return c.json({ data: visible.map((r) => ({ ...r, current: r.id === who.organizationId })) }, 200);
+  },
+);
+
+authRoutes.openapi(
+  createRoute({
+    method: 'post',
+    path: '/auth/switch-organization',
+    operationId: 'switchOrganization',
+    tags: ['auth'],
+    summary: 'Start a new session in another of your organizations (the current session ends); not with an API key',
+    middleware: [protect(SIGNED_IN)],
+    request: {
+      body: {
+        required: true,
+        content: {
+          'application/json': { schema: z.object({ organization_id: z.string().min(1).max(64) }).strict() },
+        },
+      },
+    },
+    responses: {
+      200: { description: 'Switched', content: { 'application/json': { schema: TokenResponse } } },
+      ...errorResponses(400, 401, 403),
+    },
+  }),
+  async (c) => {
+    const who = await signedIn(c);
+    // A key is bound to its organization; only a person's session can move.
+    if (!who.sessionId)
+      throw new ApiError('INSUFFICIENT_PERMISSIONS', 'Switching needs a signed-in session, not an API key');
+    const { organization_id: target } = c.req.valid('json');
+    const db = getDb(c.env.DB);
+    // The same answer for an organization that does not exist and one the caller is not in (as login).
+    if (!(await membershipRole(db, who.userId, target)))
+      throw new ApiError('INSUFFICIENT_PERMISSIONS', 'Not a member of this organization');
+    const tokens = await createSession(db, c.var.config, who.userId, target);
+    await revokeSession(db, who.sessionId, 'switch-organization');
+    // A cookie client (the Google sign-in) keeps working on the new session; a bearer client reads the body.
+    if (who.via === 'cookie') setAuthCookies(c, tokens);
+    return c.json(await tokenBody(c, tokens, who.userId, target), 200);
   },
 );

@@ -45,6 +45,23 @@ const Percent = z
   .nullable()
   .openapi({ description: 'Percent with two decimals; null when nothing to divide' });
 
+// What a bucket of the series and a row of the breakdowns count.
+const Figures = z.object({
+  requests: z.number().int().openapi({ description: "The organization's requests" }),
+  tokens: z.number().int().openapi({ description: 'Prompt plus completion tokens of its AI calls' }),
+  cost_usd: z.number().openapi({ description: 'Cost of its AI calls in USD (cache hits cost nothing)' }),
+  avg_response_time: z
+    .number()
+    .nullable()
+    .openapi({ description: 'Mean request latency in ms (streams until they ended); null without requests' }),
+  errors: z.number().int().openapi({ description: 'Requests answered 4xx or 5xx' }),
+  cache_hits: z.number().int().openapi({ description: 'AI calls answered from the cache' }),
+  cache_misses: z
+    .number()
+    .int()
+    .openapi({ description: 'AI calls the cache was asked for and did not hold (bypasses are neither)' }),
+});
+
 const UsageSchema = z
   .object({
     api_usage: z
@@ -53,12 +70,7 @@ const UsageSchema = z
           date: z.string().openapi({
             description: 'Bucket start: 2024-01-15 (day; Monday of a week; first of a month) or an ISO hour',
           }),
-          requests: z.number().int().openapi({ description: "The organization's requests in the bucket" }),
-          tokens: z.number().int().openapi({ description: 'Prompt plus completion tokens of its AI calls' }),
-          avg_response_time: z
-            .number()
-            .nullable()
-            .openapi({ description: 'Mean request latency in ms (streams until they ended); null without requests' }),
+          ...Figures.shape,
         }),
       )
       .openapi({ description: 'Every bucket of the window, oldest first' }),
@@ -87,6 +99,12 @@ const UsageSchema = z
         'Integration operations of the window by type. Edgeway performs file_system (phase outputs written to storage) only; other types appear only if rows of them exist.',
       example: { file_system: 150 },
     }),
+    by_model: z
+      .array(z.object({ model: z.string(), provider: z.string(), ...Figures.shape }))
+      .openapi({ description: 'The AI calls of the window by model and its provider, most requests first' }),
+    by_provider: z
+      .array(z.object({ provider: z.string(), ...Figures.shape }))
+      .openapi({ description: 'The AI calls of the window by provider, most requests first' }),
     window: z.object({
       from: z.string(),
       to: z.string(),

@@ -34,6 +34,31 @@ describe('local provider', () => {
     expect(full.usage.totalTokens).toBe(full.usage.promptTokens + full.usage.completionTokens);
   });
 
+  it('pauses LOCAL_STREAM_DELAY_MS between words, and an abort in a pause ends the stream', async () => {
+    const request = ask('slow words for a demo');
+    const slow = ctx({ LOCAL_STREAM_DELAY_MS: '20' });
+    const started = performance.now();
+    const events = await collect(localProvider, request, slow);
+    const deltas = events.filter((e) => e.type === 'delta');
+    // A lower bound only: the pauses happened (timers never fire early by more than a tick).
+    expect(performance.now() - started).toBeGreaterThanOrEqual((deltas.length - 1) * 20 - 5);
+    expect(events.at(-1)).toMatchObject({ type: 'done', finishReason: 'stop' });
+
+    const abort = new AbortController();
+    const seen: StreamEvent[] = [];
+    const stream = localProvider.stream(request, {
+      config: loadConfig({ ENVIRONMENT: 'test', LOCAL_STREAM_DELAY_MS: '5000' }),
+      signal: abort.signal,
+    });
+    for await (const e of stream) {
+      seen.push(e);
+      abort.abort();
+    }
+    // One word, then the abort cut the five-second pause short: no more words and no 'done'.
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.type).toBe('delta');
+  });
+
   it('honours maxTokens with finish reason length', async () => {
     const res = await localProvider.complete({ ...ask('a fairly long question with many words'), maxTokens: 3 }, ctx());
     expect(res.text.split(' ')).toHaveLength(3);

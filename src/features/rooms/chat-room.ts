@@ -85,8 +85,10 @@ export class ChatRoom extends DurableObject<Env> {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     // Who is already here hears of the newcomer (seed 004's user_joined); the newcomer is not told of itself.
-    const before = this.ctx.getWebSockets().length;
-    this.broadcast(frames.presence('joined', member.identity?.userId ?? null, before + 1));
+    const here = this.ctx.getWebSockets();
+    const before = here.length;
+    const users = usersOf([...here.map(memberOf), member]);
+    this.broadcast(frames.presence('joined', member.identity?.userId ?? null, before + 1, users));
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment({ member, joinedAt: Date.now() } satisfies Attachment);
     this.gauges(member, before === 0 && chatId !== null, +1);
@@ -107,6 +109,8 @@ export class ChatRoom extends DurableObject<Env> {
       if (chat) {
         const recent = await history(getDb(this.env.DB), chat.id, HISTORY_ON_JOIN);
         ws.send(frames.history(recent.map(messageView)));
+        const here = this.ctx.getWebSockets();
+        ws.send(frames.members(here.length, usersOf(here.map(memberOf))));
       }
       for (const frame of [...sofar, ...queued]) ws.send(frame);
     } catch (err) {
@@ -289,6 +293,10 @@ export class ChatRoom extends DurableObject<Env> {
       return;
     }
     const { member } = ws.deserializeAttachment() as Attachment;
+    if (frame.type === 'typing') {
+      await this.typing(ws, member, frame.typing);
+      return;
+    }
     const chat = await this.chat();
     if (this.ctx.storage.kv.get<string>('chat') !== undefined) {
       // A chat room whose chat is gone, or no longer the member's to read or write.
@@ -340,6 +348,26 @@ export class ChatRoom extends DurableObject<Env> {
     this.ctx.waitUntil(turn);
   }
 
+  // "X is typing…": relayed to the other members of a chat's room by those who may write to it (the chat is
+  // read fresh, as for a `chat` frame). Nothing is stored; a room of one has nobody to tell.
+  private async typing(ws: WebSocket, member: Member, typing: boolean): Promise<void> {
+    if (this.ctx.storage.kv.get<string>('chat') === undefined || !member.identity) return;
+    const chat = await this.chat();
+    if (!chat || !canWrite(chat, member.identity) || !writerRole(member.identity)) {
+      ws.send(frames.error(null, 'FORBIDDEN', 'Only members who may write to this chat can type in it'));
+      return;
+    }
+    const frame = frames.typing(member.identity.userId, typing);
+    for (const other of this.ctx.getWebSockets()) {
+      if (other === ws || this.joining.has(other)) continue;
+      try {
+        other.send(frame);
+      } catch {
+        // Closing; its close event removes it.
+      }
+    }
+  }
+
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     try {
       ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
@@ -354,7 +382,12 @@ export class ChatRoom extends DurableObject<Env> {
       this.gauges(left.member, rest.length === 0 && this.ctx.storage.kv.get<string>('chat') !== undefined, -1);
     }
     if (left && rest.length > 0) {
-      const frame = frames.presence('left', left.member.identity?.userId ?? null, rest.length);
+      const frame = frames.presence(
+        'left',
+        left.member.identity?.userId ?? null,
+        rest.length,
+        usersOf(rest.map(memberOf)),
+      );
       for (const other of rest) {
         try {
           other.send(frame);
@@ -386,6 +419,15 @@ export class ChatRoom extends DurableObject<Env> {
 function statusOf(code: string): number {
   const known: Partial<Record<string, { status: number }>> = ERROR_CATALOGUE;
   return known[code]?.status ?? 500;
+}
+
+function memberOf(ws: WebSocket): Member | null {
+  return (ws.deserializeAttachment() as Attachment | null)?.member ?? null;
+}
+
+// The distinct accounts among these members (anonymous ones have none), in order of arrival.
+function usersOf(members: (Member | null)[]): string[] {
+  return [...new Set(members.flatMap((m) => (m?.identity ? [m.identity.userId] : [])))];
 }
 
 function writerRole(who: Identity): boolean {

@@ -33,8 +33,10 @@ const PingFrame = z
   .object({ type: z.literal('ping'), id: Id.optional(), timestamp: z.string().max(64).optional() })
   .strict();
 const CancelFrame = z.object({ type: z.literal('cancel'), id: Id }).strict();
+// A member started or stopped typing in a chat's room (the web app's "X is typing…"): relayed to the others.
+const TypingFrame = z.object({ type: z.literal('typing'), typing: z.boolean() }).strict();
 
-export const InboundFrame = z.discriminatedUnion('type', [ChatFrame, PingFrame, CancelFrame]);
+export const InboundFrame = z.discriminatedUnion('type', [ChatFrame, PingFrame, CancelFrame, TypingFrame]);
 export type InboundFrame = z.infer<typeof InboundFrame>;
 
 // Seed 002's error codes, with the platform's for what the seed has no name for.
@@ -109,9 +111,15 @@ export const frames = {
   // Rooms of a persistent chat: another member's message, and the recent history a member gets on joining.
   message: (message: unknown) => JSON.stringify({ type: 'message', data: message }),
   history: (messages: unknown[]) => JSON.stringify({ type: 'history', data: { messages } }),
-  // Someone joined or left the room (seed 004's user_joined / user_left); `members` is the count after it.
-  presence: (event: 'joined' | 'left', userId: string | null, members: number) =>
-    JSON.stringify({ type: 'presence', data: { event, user_id: userId, members } }),
+  // Someone joined or left the room (seed 004's user_joined / user_left); `members` is the count of sockets
+  // after it and `users` the distinct accounts here after it (a person with two tabs is one user), so a
+  // client can show who is here without keeping count itself.
+  presence: (event: 'joined' | 'left', userId: string | null, members: number, users: string[]) =>
+    JSON.stringify({ type: 'presence', data: { event, user_id: userId, members, users } }),
+  // Who is here, for a member who has just joined a chat's room (sent after its `history`).
+  members: (members: number, users: string[]) => JSON.stringify({ type: 'members', data: { members, users } }),
+  // Another member started or stopped typing.
+  typing: (userId: string, typing: boolean) => JSON.stringify({ type: 'typing', data: { user_id: userId, typing } }),
   // Rooms of a persistent chat: a generation began (asked in the room or over HTTP). Its `id` is the one its
   // `stream`, `complete` and `error` frames carry and a `cancel` names; a member joining mid-generation gets
   // it first, then the frames so far. Why: docs/design/resumable-streams.md

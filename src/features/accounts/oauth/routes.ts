@@ -37,6 +37,8 @@ export const oauthRoutes = createRouter();
 // someone else's code and state is refused, so nobody can be signed in to an attacker's account.
 const STATE_COOKIE = 'ew_oauth_state';
 const AUTH_PATH = '/api/v1/auth';
+// The web app's page that finishes a sign-in (web/src/pages/oauth-callback.tsx).
+const APP_OAUTH_LANDING = '/app/#/oauth';
 
 const ProviderParam = z.object({
   provider: z
@@ -200,28 +202,30 @@ oauthRoutes.openapi(
   },
 );
 
-// Clients of this flow expect a hop between the callback and validate-token (originally a page that handed the
-// temporary token on). It stays a plain redirect: it neither reads nor spends the token, so the flow
-// works with no frontend at all. A single-page app can instead call validate-token itself (with
-// credentials) and never follow this hop; the cookies land on the API's origin either way.
+// The hop between the callback and validate-token (originally a frontend page that handed the temporary token
+// on): it sends the browser to the web app's landing (/app/#/oauth?token=…), which spends the token with
+// validate-token and turns the cookie session into the app's bearer session. The token rides in the URL
+// fragment, which browsers never send to a server or a log. It neither reads nor spends the token; an API
+// client without the app calls validate-token itself with the token of the callback's redirect.
 oauthRoutes.openapi(
   createRoute({
     method: 'get',
     path: '/auth/login-success-redirect',
     operationId: 'forwardLoginToken',
     tags: ['auth'],
-    summary: 'Post-login hop (seed 004): forwards the one-time login token to validate-token',
+    summary:
+      'Post-login hop (seed 004): forwards the one-time login token to the web app, which spends it at validate-token',
     middleware: [protect(PUBLIC)],
     request: { query: TokenQuery },
     responses: {
-      302: redirectResponse('To /api/v1/auth/validate-token?token=…'),
+      302: redirectResponse('To /app/#/oauth?token=… (the web app calls validate-token)'),
       ...errorResponses(400),
       ...otherStatuses,
     },
   }),
   async (c) => {
     const { token } = c.req.valid('query');
-    return redirectTo(c, `${AUTH_PATH}/validate-token?token=${encodeURIComponent(token)}`);
+    return redirectTo(c, `${APP_OAUTH_LANDING}?token=${encodeURIComponent(token)}`);
   },
 );
 

@@ -125,6 +125,16 @@ function plan(request: ChatRequest): Plan {
   };
 }
 
+// LOCAL_STREAM_DELAY_MS between streamed words; an abort ends the pause at once (the loop then stops).
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => (clearTimeout(timer), signal.removeEventListener('abort', done), resolve());
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 export const localProvider: Provider = {
   id: 'local',
   defaultModel: (_config: Config) => LOCAL_MODEL,
@@ -153,7 +163,9 @@ export const localProvider: Provider = {
       yield { type: 'tool_call', index, id: call.id, name: call.name, argumentsDelta: call.arguments.slice(0, half) };
       if (half < call.arguments.length) yield { type: 'tool_call', index, argumentsDelta: call.arguments.slice(half) };
     }
+    const delayMs = ctx.config.LOCAL_STREAM_DELAY_MS;
     for (let i = 0; i < words.length; i++) {
+      if (i > 0) await pause(delayMs, ctx.signal);
       if (ctx.signal.aborted) return;
       yield { type: 'delta', text: i === 0 ? (words[i] ?? '') : ` ${words[i] ?? ''}` };
     }
