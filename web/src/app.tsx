@@ -19,6 +19,8 @@ interface RouteDef {
 const ROUTES: Record<string, RouteDef> = {
   signin: { load: () => import('./pages/sign-in').then((m) => m.SignInPage), open: true },
   signup: { load: () => import('./pages/sign-up').then((m) => m.SignUpPage), open: true },
+  // Where a Google sign-in lands (GET /auth/login-success-redirect sends the browser here).
+  oauth: { load: () => import('./pages/oauth-callback').then((m) => m.OAuthCallbackPage), open: true },
   playground: { load: () => import('./pages/playground').then((m) => m.PlaygroundPage) },
   chats: { load: () => import('./pages/chats').then((m) => m.ChatsPage) },
   runs: { load: () => import('./pages/runs').then((m) => m.RunsPage) },

@@ -9,8 +9,15 @@ export interface SseEvent {
   id: string | null;
 }
 
-export async function streamSse(path: string, opts: CallOptions, onEvent: (e: SseEvent) => void): Promise<void> {
+// `onOpen` sees the response before its body (headers such as X-Cache-Status and X-Request-ID).
+export async function streamSse(
+  path: string,
+  opts: CallOptions,
+  onEvent: (e: SseEvent) => void,
+  onOpen?: (res: Response) => void,
+): Promise<void> {
   const res = await request(path, { ...opts, headers: { accept: 'text/event-stream', ...(opts.headers ?? {}) } });
+  onOpen?.(res);
   if (!res.body) return;
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';

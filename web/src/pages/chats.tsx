@@ -1,7 +1,12 @@
-// Being built (issue 15): replaced by the page itself.
+// Chats: #/chats lists them, #/chats/<chat_id> opens one (a live room when shared). The pieces live in
+// ./chats/; their styles in ./chats/chats.css.
+import type { JSX } from 'preact';
 import type { PageProps } from '../app';
-import { Page } from '../ui/components';
+import { ChatList } from './chats/chat-list';
+import { ChatView } from './chats/chat-view';
+import './chats/chats.css';
 
-export function ChatsPage(_props: PageProps) {
-  return <Page title="chats">{null}</Page>;
+export function ChatsPage({ params }: PageProps): JSX.Element {
+  const [chatId] = params;
+  return chatId ? <ChatView key={chatId} chatId={chatId} /> : <ChatList />;
 }
