@@ -368,7 +368,12 @@ describe('canary secrets', () => {
     expect(signIn.answer.status, signIn.answer.text).toBe(302);
     const hop = await keep(await call(pathOf(signIn.answer.headers.get('location')), {}, overrides));
     expect(hop.status).toBe(302);
-    const validated = await keep(await call(pathOf(hop.headers.get('location')), {}, overrides));
+    // The hop lands in the web app (/app/#/oauth?token=…), which spends the token at validate-token: as here.
+    const landing = hop.headers.get('location') ?? '';
+    expect(landing).toMatch(/^\/app\/#\/oauth\?token=/);
+    const validated = await keep(
+      await call(`/api/v1/auth/validate-token?${landing.split('?')[1] ?? ''}`, {}, overrides),
+    );
     expect(validated.status, validated.text).toBe(200);
     const me = await keep(
       await call(
